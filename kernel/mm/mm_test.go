@@ -1,0 +1,143 @@
+package mm
+
+import "testing"
+
+func check(t *testing.T, m *Map, want ...Area) {
+	t.Helper()
+	if m.Len() != len(want) {
+		t.Fatalf("got %d areas %v, want %v", m.Len(), m.areas[:m.n], want)
+	}
+	for i, w := range want {
+		if m.At(i) != w {
+			t.Fatalf("area %d = %+v, want %+v (all: %v)", i, m.At(i), w, m.areas[:m.n])
+		}
+	}
+}
+
+func TestInsertRemoveProtect(t *testing.T) {
+	var m Map
+	m.Insert(0x1000, 0x9000, ProtRead|ProtWrite, 0)
+	check(t, &m, Area{0x1000, 0x9000, 3, 0})
+	m.Remove(0x3000, 0x4000)
+	check(t, &m, Area{0x1000, 0x3000, 3, 0}, Area{0x4000, 0x9000, 3, 0})
+	m.Insert(0x3000, 0x4000, ProtRead|ProtWrite, 0)
+	check(t, &m, Area{0x1000, 0x9000, 3, 0})
+	if !m.Protect(0x2000, 0x5000, ProtRead) {
+		t.Fatal("Protect failed")
+	}
+	check(t, &m, Area{0x1000, 0x2000, 3, 0}, Area{0x2000, 0x5000, 1, 0}, Area{0x5000, 0x9000, 3, 0})
+	if !m.Protect(0x1000, 0x9000, 0) {
+		t.Fatal("Protect failed")
+	}
+	check(t, &m, Area{0x1000, 0x9000, 0, 0})
+	if m.Protect(0x8000, 0xa000, 1) {
+		t.Fatal("Protect of an unmapped page succeeded")
+	}
+	m.Remove(0, 0x100000)
+	check(t, &m)
+}
+
+func TestCoveredFind(t *testing.T) {
+	var m Map
+	m.Insert(0x1000, 0x3000, ProtRead, 0)
+	m.Insert(0x3000, 0x5000, ProtRead|ProtWrite, 0)
+	if !m.Covered(0x1000, 0x5000, ProtRead) {
+		t.Error("readable range not covered")
+	}
+	if m.Covered(0x1000, 0x5000, ProtWrite) {
+		t.Error("partly read-only range covered for writing")
+	}
+	if m.Covered(0x4000, 0x6000, ProtRead) {
+		t.Error("range past the end covered")
+	}
+	if a, ok := m.Find(0x3fff); !ok || a.Start != 0x3000 {
+		t.Errorf("Find = %+v %v", a, ok)
+	}
+	if _, ok := m.Find(0x5000); ok {
+		t.Error("Find past the end succeeded")
+	}
+}
+
+func TestFindGap(t *testing.T) {
+	var m Map
+	m.Insert(0x8000, 0x10000, 0, 0)
+	a, ok := m.FindGap(0x4000, 0x1000, 0x10000)
+	if !ok || a != 0x4000 {
+		t.Fatalf("FindGap = %#x %v, want 0x4000", a, ok)
+	}
+	a, ok = m.FindGap(0x1000, 0x1000, 0x20000)
+	if !ok || a != 0x1f000 {
+		t.Fatalf("FindGap = %#x %v, want 0x1f000", a, ok)
+	}
+	if _, ok := m.FindGap(0x8000, 0x1000, 0x10000); ok {
+		t.Fatal("FindGap found room that is not there")
+	}
+}
+
+func TestFixedNotMerged(t *testing.T) {
+	var m Map
+	m.Insert(0x1000, 0x2000, ProtRead, Fixed)
+	m.Insert(0x2000, 0x3000, ProtRead, Fixed)
+	if m.Len() != 2 || !m.HasFixed(0x1800, 0x1900) || m.HasFixed(0x3000, 0x4000) {
+		t.Fatalf("fixed areas: %v", m.areas[:m.n])
+	}
+}
+
+// FuzzMap checks the map against a page-by-page model.
+func FuzzMap(f *testing.F) {
+	f.Add([]byte{0, 1, 5, 3, 1, 2, 3, 1, 2, 0, 9, 0})
+	f.Fuzz(func(t *testing.T, ops []byte) {
+		var m Map
+		var model [64]int // -1 unmapped, else prot
+		for i := range model {
+			model[i] = -1
+		}
+		for len(ops) >= 4 {
+			op, a, b, p := ops[0]%3, int(ops[1]%64), int(ops[2]%64), uint32(ops[3]%8)
+			ops = ops[4:]
+			if a > b {
+				a, b = b, a
+			}
+			s, e := uintptr(a)*PageSize, uintptr(b)*PageSize
+			switch op {
+			case 0:
+				m.Insert(s, e, p, 0)
+				for i := a; i < b; i++ {
+					model[i] = int(p)
+				}
+			case 1:
+				m.Remove(s, e)
+				for i := a; i < b; i++ {
+					model[i] = -1
+				}
+			case 2:
+				all := true
+				for i := a; i < b; i++ {
+					all = all && model[i] >= 0
+				}
+				if m.Protect(s, e, p) != all {
+					t.Fatalf("Protect(%d,%d) = %v, model says %v", a, b, !all, all)
+				}
+				if all {
+					for i := a; i < b; i++ {
+						model[i] = int(p)
+					}
+				}
+			}
+			for i := range model {
+				ar, ok := m.Find(uintptr(i) * PageSize)
+				if ok != (model[i] >= 0) || ok && int(ar.Prot) != model[i] {
+					t.Fatalf("page %d: map %+v %v, model %d", i, ar, ok, model[i])
+				}
+			}
+			for i := 1; i < m.Len(); i++ {
+				if m.At(i-1).End > m.At(i).Start {
+					t.Fatalf("overlap: %v", m.areas[:m.n])
+				}
+				if m.same(i-1, i) {
+					t.Fatalf("unmerged: %v", m.areas[:m.n])
+				}
+			}
+		}
+	})
+}

@@ -1,0 +1,113 @@
+package kernel
+
+import "mote.dev/mote/kernel/abi/linux"
+
+// The system-call table. Each handler implements one Linux system call for
+// the calling thread t with the arguments in f (RDI, RSI, RDX, R10, R8, R9),
+// and returns the result or a negated errno. A handler that blocks t
+// returns nothing useful: the result is written when t is woken.
+//
+// Numbers without a handler return ENOSYS and are named once on the kernel
+// channel.
+type sysHandler func(t *thread, f *Frame) int64
+
+var syscallTable = [linux.NumSyscalls]sysHandler{
+	// Files and the console (sys_file.go).
+	linux.SYS_READ:       sysRead,
+	linux.SYS_WRITE:      sysWrite,
+	linux.SYS_WRITEV:     sysWritev,
+	linux.SYS_OPEN:       sysOpen,
+	linux.SYS_OPENAT:     sysOpenat,
+	linux.SYS_CLOSE:      sysClose,
+	linux.SYS_FSTAT:      sysFstat,
+	linux.SYS_NEWFSTATAT: sysNewfstatat,
+	linux.SYS_LSEEK:      sysLseek,
+	linux.SYS_PREAD64:    sysPread64,
+	linux.SYS_FCNTL:      sysFcntl,
+	linux.SYS_IOCTL:      sysIoctl,
+	linux.SYS_GETCWD:     sysGetcwd,
+
+	// Memory (sys_mm.go).
+	linux.SYS_MMAP:     sysMmap,
+	linux.SYS_MUNMAP:   sysMunmap,
+	linux.SYS_MPROTECT: sysMprotect,
+	linux.SYS_MADVISE:  sysMadvise,
+	linux.SYS_BRK:      sysBrk,
+
+	// Threads and the process (sys_thread.go).
+	linux.SYS_CLONE:             sysClone,
+	linux.SYS_EXIT:              sysExit,
+	linux.SYS_EXIT_GROUP:        sysExitGroup,
+	linux.SYS_GETPID:            sysGetpid,
+	linux.SYS_GETPPID:           sysGetppid,
+	linux.SYS_GETTID:            sysGettid,
+	linux.SYS_GETUID:            sysGetuid,
+	linux.SYS_GETEUID:           sysGetuid,
+	linux.SYS_GETGID:            sysGetuid,
+	linux.SYS_GETEGID:           sysGetuid,
+	linux.SYS_ARCH_PRCTL:        sysArchPrctl,
+	linux.SYS_SET_TID_ADDRESS:   sysSetTidAddress,
+	linux.SYS_SCHED_YIELD:       sysSchedYield,
+	linux.SYS_SCHED_GETAFFINITY: sysSchedGetaffinity,
+	linux.SYS_PRLIMIT64:         sysPrlimit64,
+	linux.SYS_GETRLIMIT:         sysGetrlimit,
+	linux.SYS_PRCTL:             sysPrctl,
+	linux.SYS_UNAME:             sysUname,
+	linux.SYS_GETRANDOM:         sysGetrandom,
+
+	// Signals (signal.go).
+	linux.SYS_RT_SIGACTION:   sysRtSigaction,
+	linux.SYS_RT_SIGPROCMASK: sysRtSigprocmask,
+	linux.SYS_RT_SIGRETURN:   sysRtSigreturn,
+	linux.SYS_SIGALTSTACK:    sysSigaltstack,
+	linux.SYS_TGKILL:         sysTgkill,
+	linux.SYS_TKILL:          sysTkill,
+	linux.SYS_KILL:           sysKill,
+
+	// Time and waiting (sys_time.go).
+	linux.SYS_FUTEX:           sysFutex,
+	linux.SYS_NANOSLEEP:       sysNanosleep,
+	linux.SYS_CLOCK_NANOSLEEP: sysClockNanosleep,
+	linux.SYS_CLOCK_GETTIME:   sysClockGettime,
+	linux.SYS_CLOCK_GETRES:    sysClockGetres,
+	linux.SYS_GETTIMEOFDAY:    sysGettimeofday,
+	linux.SYS_TIME:            sysTime,
+}
+
+func errno(e linux.Errno) int64 { return -int64(e) }
+
+func errnoResult(e linux.Errno) uint64 { return uint64(-int64(e)) }
+
+var enosysLogged [linux.NumSyscalls/64 + 1]uint64
+
+func doSyscall(t *thread) {
+	f := &t.frame
+	nr := f.RAX
+	t.sysnr = nr
+	var r int64
+	if nr < uint64(len(syscallTable)) && syscallTable[nr] != nil {
+		r = syscallTable[nr](t, f)
+	} else {
+		r = enosys(nr)
+	}
+	if t.state == tsRunning {
+		f.RAX = uint64(r)
+	}
+}
+
+// enosys names an unimplemented system call once on the kernel channel.
+func enosys(nr uint64) int64 {
+	if nr < linux.NumSyscalls {
+		if enosysLogged[nr/64]&(1<<(nr%64)) == 0 {
+			enosysLogged[nr/64] |= 1 << (nr % 64)
+			name := linux.SyscallNames[nr]
+			if name == "" {
+				name = "unknown"
+			}
+			logRecord().s("unimplemented syscall ").s(name).s(" (").dec(int64(nr)).s(")").nl()
+		}
+	} else {
+		logRecord().s("unimplemented syscall ").dec(int64(nr)).nl()
+	}
+	return errno(linux.ENOSYS)
+}

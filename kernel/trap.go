@@ -1,0 +1,153 @@
+package kernel
+
+import (
+	"unsafe"
+
+	"mote.dev/mote/kernel/abi/linux"
+	"mote.dev/mote/kernel/arch/amd64"
+)
+
+// trap is called by entry_amd64.s for every trap and system call from user
+// mode, with the saved registers at frame. On return, the frame holds the
+// thread to resume.
+func trap(frame uintptr) {
+	f := (*Frame)(unsafe.Pointer(frame))
+	t := &threads[cur]
+	t.frame = *f
+	switch v := f.Vector; {
+	case v == vecSyscall:
+		doSyscall(t)
+		schedule(false)
+	case v == vecTimer:
+		timerArmed = 0
+		lapicEOIWrite()
+		schedule(true)
+	case v < 32:
+		userException(t, v, f.Error)
+		schedule(false)
+	case v == vecSpurious:
+		schedule(false)
+	default:
+		deviceInterrupt(v)
+		schedule(false)
+	}
+}
+
+// ktrap is called for traps taken in ring 0: interrupts that end the idle
+// halt, and faults, which are kernel bugs.
+func ktrap(frame uintptr) {
+	f := (*Frame)(unsafe.Pointer(frame))
+	switch v := f.Vector; {
+	case v == vecTimer:
+		timerArmed = 0
+		lapicEOIWrite()
+	case v == vecSpurious:
+	case v >= 32:
+		deviceInterrupt(v)
+	default:
+		kernelFault(f)
+	}
+}
+
+func idleHalt() { amd64.StiHlt() }
+
+// deviceInterrupt acknowledges a device interrupt; the drivers poll.
+func deviceInterrupt(v uint64) {
+	lapicEOIWrite()
+}
+
+func userException(t *thread, vec, errcode uint64) {
+	f := &t.frame
+	switch vec {
+	case 14: // page fault
+		addr := amd64.ReadCR2()
+		if code := handlePageFault(uintptr(addr), errcode); code != 0 {
+			forceSignal(t, linux.SIGSEGV, int32(code), addr)
+		}
+	case 0: // divide error
+		forceSignal(t, linux.SIGFPE, linux.FPE_INTDIV, f.RIP)
+	case 16, 19: // x87, SIMD floating point
+		forceSignal(t, linux.SIGFPE, 0, f.RIP)
+	case 6: // invalid opcode
+		forceSignal(t, linux.SIGILL, linux.ILL_ILLOPN, f.RIP)
+	case 1, 3: // debug, breakpoint
+		forceSignal(t, linux.SIGTRAP, linux.TRAP_BRKPT, f.RIP)
+	case 17: // alignment check
+		forceSignal(t, linux.SIGBUS, linux.BUS_ADRERR, f.RIP)
+	case 13, 12, 11, 10: // general protection (a non-canonical address), stack, segment
+		forceSignal(t, linux.SIGSEGV, linux.SI_KERNEL, 0)
+	default:
+		kernelFault(f)
+	}
+}
+
+var exceptionNames = [...]string{
+	0: "divide error", 1: "debug", 2: "NMI", 3: "breakpoint", 4: "overflow",
+	5: "bound range", 6: "invalid opcode", 7: "device not available", 8: "double fault",
+	10: "invalid TSS", 11: "segment not present", 12: "stack fault",
+	13: "general protection", 14: "page fault", 16: "x87 error", 17: "alignment check",
+	18: "machine check", 19: "SIMD error", 21: "control protection",
+}
+
+// kernelFault reports a fault in the kernel itself and stops the machine.
+func kernelFault(f *Frame) {
+	name := "exception"
+	if f.Vector < uint64(len(exceptionNames)) && exceptionNames[f.Vector] != "" {
+		name = exceptionNames[f.Vector]
+	}
+	for _, w := range [...]kw{kerr, klog} {
+		if w == klog {
+			w.s("fault ")
+		}
+		w.s("mote: kernel fault: ").s(name).s(" (vector ").dec(int64(f.Vector)).
+			s(") error ").hex(f.Error).s(" at rip ").hex(f.RIP).s(" cr2 ").hex(amd64.ReadCR2()).nl()
+	}
+	dumpRegs(kerr, f)
+	kernelBacktrace(kerr, f)
+	exitMachine(125)
+}
+
+func dumpRegs(w kw, f *Frame) {
+	w.s("rip ").hex(f.RIP).s(" rsp ").hex(f.RSP).s(" rflags ").hex(f.RFLAGS).s(" cs ").hex(f.CS).nl()
+	w.s("rax ").hex(f.RAX).s(" rbx ").hex(f.RBX).s(" rcx ").hex(f.RCX).s(" rdx ").hex(f.RDX).nl()
+	w.s("rsi ").hex(f.RSI).s(" rdi ").hex(f.RDI).s(" rbp ").hex(f.RBP).s(" r8  ").hex(f.R8).nl()
+	w.s("r9  ").hex(f.R9).s(" r10 ").hex(f.R10).s(" r11 ").hex(f.R11).s(" r12 ").hex(f.R12).nl()
+	w.s("r13 ").hex(f.R13).s(" r14 ").hex(f.R14).s(" r15 ").hex(f.R15).nl()
+}
+
+// The backtraces follow Go's frame pointers (RBP) and print return
+// addresses; `mote run` turns them into function names from the image's
+// symbols.
+func userBacktrace(w kw, f *Frame) {
+	w.s("backtrace:").nl()
+	w.s("  pc ").hex(f.RIP).nl()
+	klog.s("fault pc ").hex(f.RIP).nl()
+	bp := uintptr(f.RBP)
+	for i := 0; i < 32 && bp != 0; i++ {
+		if !userOK(bp, 16, false) {
+			break
+		}
+		ret := *(*uint64)(unsafe.Pointer(bp + 8))
+		if ret == 0 {
+			break
+		}
+		w.s("  pc ").hex(ret).nl()
+		klog.s("fault pc ").hex(ret).nl()
+		bp = *(*uintptr)(unsafe.Pointer(bp))
+	}
+}
+
+func kernelBacktrace(w kw, f *Frame) {
+	w.s("backtrace:").nl()
+	w.s("  pc ").hex(f.RIP).nl()
+	klog.s("fault pc ").hex(f.RIP).nl()
+	lo := uintptr(unsafe.Pointer(&kstack[0]))
+	hi := kstackTop
+	bp := uintptr(f.RBP)
+	for i := 0; i < 32 && bp >= lo && bp+16 <= hi; i++ {
+		ret := *(*uint64)(unsafe.Pointer(bp + 8))
+		w.s("  pc ").hex(ret).nl()
+		klog.s("fault pc ").hex(ret).nl()
+		bp = *(*uintptr)(unsafe.Pointer(bp))
+	}
+}
