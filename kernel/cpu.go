@@ -40,10 +40,10 @@ var trapVectors = [...]uint8{
 
 func setupCPU() {
 	// GDT: null, kernel code/data, user data/code (the order SYSRET wants), TSS.
-	gdt[1] = 0x00af9a000000ffff
-	gdt[2] = 0x00cf92000000ffff
-	gdt[3] = 0x00cff2000000ffff
-	gdt[4] = 0x00affa000000ffff
+	gdt[1] = 0x00af9b000000ffff
+	gdt[2] = 0x00cf93000000ffff
+	gdt[3] = 0x00cff3000000ffff
+	gdt[4] = 0x00affb000000ffff
 	base := uint64(uintptr(unsafe.Pointer(&tss[0])))
 	limit := uint64(len(tss) - 1)
 	gdt[5] = limit&0xffff | (base&0xffffff)<<16 | 0x89<<40 | (limit>>16&0xf)<<48 | (base>>24&0xff)<<56

@@ -30,7 +30,7 @@ var (
 
 	// bootPT holds the boot page tables and stack: 6 pages and room to align.
 	bootPT      [6*4096 + 4095]byte
-	bootGDT     = [3]uint64{0, 0x00af9a000000ffff, 0x00cf92000000ffff}
+	bootGDT     = [3]uint64{0, 0x00af9b000000ffff, 0x00cf93000000ffff}
 	bootGDTDesc [10]byte
 )
 
