@@ -280,7 +280,7 @@ func (c *CLI) imageFor(ctx context.Context, target string) (string, *image.Manif
 		m, err := image.ReadManifest(target)
 		if err != nil {
 			if errors.Is(err, image.ErrNotImage) {
-				return "", nil, &StatusError{Code: exitMote, Msg: fmt.Sprintf("%s is not a mote image (build one with: mote build -o %s PKG)", target, filepath.Base(target))}
+				return "", nil, &StatusError{Code: exitMote, Msg: fmt.Sprintf("%s is not a mote image (build one with: mote build -o IMAGE PKG)", target)}
 			}
 			return "", nil, &StatusError{Code: exitMote, Msg: err.Error()}
 		}

@@ -100,9 +100,17 @@ func runTest(ctx context.Context, c *CLI, opts *testOptions) error {
 		return nil
 	}
 	img := filepath.Join(tmp, "test.img")
+	keep := "" // with --dry-run, the image and files stay in the cache: the command refers to them
 	if opts.dryRun {
-		// Keep the image: the printed command refers to it.
-		img = filepath.Join(os.TempDir(), image.ImageName(p, true)+".img")
+		cache, err := c.cacheDir()
+		if err != nil {
+			return err
+		}
+		keep = filepath.Join(cache, "images")
+		if err := os.MkdirAll(keep, 0o755); err != nil {
+			return err
+		}
+		img = filepath.Join(keep, image.ImageName(p, true)+".img")
 	}
 	m, err := b.Build(ctx, image.BuildOptions{Package: p, Output: img, Test: true, TmpDir: tmp})
 	if err != nil {
@@ -118,8 +126,8 @@ func runTest(ctx context.Context, c *CLI, opts *testOptions) error {
 	initrd := ""
 	if ok {
 		initrd = filepath.Join(tmp, "files.tar")
-		if opts.dryRun {
-			initrd = filepath.Join(os.TempDir(), image.ImageName(p, true)+".tar")
+		if keep != "" {
+			initrd = filepath.Join(keep, image.ImageName(p, true)+".tar")
 		}
 		if err := os.WriteFile(initrd, files, 0o644); err != nil {
 			return err
@@ -161,12 +169,16 @@ var testFlags = []string{
 	"skip", "timeout", "trace", "v",
 }
 
+// boolTestFlags are the testFlags that take no separate value.
+var boolTestFlags = []string{"benchmem", "failfast", "fullpath", "paniconexit0", "short", "v"}
+
 // TestBinaryArgs turns go test flags into the test binary's (-v becomes -test.v) and adds what go
 // test adds: -test.paniconexit0 and its default 10-minute -test.timeout.
 func TestBinaryArgs(flags []string) []string {
 	out := []string{"-test.paniconexit0"}
 	timeout := false
-	for i, f := range flags {
+	for i := 0; i < len(flags); i++ {
+		f := flags[i]
 		if f == "--" || !strings.HasPrefix(f, "-") {
 			out = append(out, flags[i:]...)
 			break
@@ -176,13 +188,18 @@ func TestBinaryArgs(flags []string) []string {
 		if strings.HasPrefix(name, "-") {
 			dashes, name = "--", name[1:]
 		}
-		key, _, _ := strings.Cut(name, "=")
-		if slices.Contains(testFlags, key) {
-			f = dashes + "test." + name
-			timeout = timeout || key == "timeout"
+		key, _, hasValue := strings.Cut(name, "=")
+		key = strings.TrimPrefix(key, "test.")
+		if !slices.Contains(testFlags, key) {
+			out = append(out, f) // the test's own flag, passed as it is
+			continue
 		}
-		timeout = timeout || key == "test.timeout"
-		out = append(out, f)
+		timeout = timeout || key == "timeout"
+		out = append(out, dashes+"test."+strings.TrimPrefix(name, "test."))
+		if !hasValue && !slices.Contains(boolTestFlags, key) && i+1 < len(flags) {
+			i++
+			out = append(out, flags[i])
+		}
 	}
 	if !timeout {
 		out = slices.Insert(out, 1, "-test.timeout=10m0s")

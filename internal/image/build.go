@@ -51,6 +51,7 @@ type Package struct {
 // Module is a package's module, from go list -json.
 type Module struct {
 	Path      string
+	Version   string
 	Dir       string
 	GoVersion string
 }
@@ -194,7 +195,23 @@ func (b *Builder) fetch(ctx context.Context, spec, tmp string) (*Package, error)
 		return nil, userErrorf("cannot fetch %s: %s", spec, firstLine(lastGoError(out.String())))
 	}
 	pkgPath, _, _ := strings.Cut(spec, "@")
-	return b.list(ctx, dir, pkgPath, spec)
+	p, err := b.list(ctx, dir, pkgPath, spec)
+	if err != nil {
+		return nil, err
+	}
+	// The go command refuses overlays of files in the module cache, so build from a copy.
+	if p.Module == nil || p.Module.Dir == "" {
+		return nil, userErrorf("%s is not in a module", spec)
+	}
+	rel, err := filepath.Rel(p.Module.Dir, p.Dir)
+	if err != nil || strings.HasPrefix(rel, "..") {
+		return nil, fmt.Errorf("package %s lies outside its module directory %s", p.Dir, p.Module.Dir)
+	}
+	src := filepath.Join(tmp, "src")
+	if err := os.CopyFS(src, os.DirFS(p.Module.Dir)); err != nil {
+		return nil, fmt.Errorf("copying %s@%s: %w", p.Module.Path, p.Module.Version, err)
+	}
+	return b.list(ctx, filepath.Join(src, rel), ".", spec)
 }
 
 // lastGoError picks the go command's error line out of its chatter ("go: downloading ...").
