@@ -16,7 +16,7 @@ func testELF(t testing.TB) []byte {
 		base    = 0x200000
 		phoff   = 64
 		notes   = phoff + 2*56
-		goNote  = notes      // 12 + "Go\0\0" + 4-byte desc = 20
+		goNote  = notes       // 12 + "Go\0\0" + 4-byte desc = 20
 		gnuNote = goNote + 20 // 12 + "GNU\0" + 8-byte desc = 24
 		text    = gnuNote + 24
 		shstr   = text + 16
