@@ -1,0 +1,85 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+
+	"mote.dev/mote/internal/image"
+)
+
+type buildOptions struct {
+	output string
+	pkg    string
+}
+
+func newBuildCommand(c *CLI) *cobra.Command {
+	var opts buildOptions
+	cmd := &cobra.Command{
+		Use:   "build [-o IMAGE] PKG",
+		Short: "Build a Go main package into a bootable image",
+		Long: `Build compiles the main package PKG together with mote's kernel into one image file: a
+static ELF that QEMU (and other PVH loaders) boot directly, with a small manifest appended.
+
+PKG is a directory (./cmd/server), an import path in the current module, or
+module/path/cmd@version, which is fetched through the Go module proxy the way go install does.
+The package's files and go.mod are never modified; it must not use cgo.
+
+The image is reproducible: building the same sources twice gives the same bytes. Without -o
+it is written to NAME.img in the current directory, NAME being the package's last path element.`,
+		Example: `  mote build ./examples/hello
+  mote build -o /tmp/server.img ./cmd/server
+  mote build golang.org/x/example/hello@latest`,
+		Args: exactArgs(1, "mote build takes one package, e.g. mote build ./cmd/server"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.pkg = args[0]
+			return runBuild(cmd.Context(), c, &opts)
+		},
+	}
+	cmd.Flags().StringVarP(&opts.output, "output", "o", "", "write the image to `IMAGE`")
+	return cmd
+}
+
+func runBuild(ctx context.Context, c *CLI, opts *buildOptions) error {
+	b, err := c.builder()
+	if err != nil {
+		return err
+	}
+	tmp, err := tempDir()
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	p, err := b.Load(ctx, opts.pkg, tmp)
+	if err != nil {
+		return err
+	}
+	out := opts.output
+	if out == "" {
+		out = image.ImageName(p, false) + ".img"
+	}
+	if st, err := os.Stat(out); err == nil && st.IsDir() {
+		out = filepath.Join(out, image.ImageName(p, false)+".img")
+	}
+	if _, err := b.Build(ctx, image.BuildOptions{Package: p, Output: out, TmpDir: tmp}); err != nil {
+		if ctx.Err() != nil {
+			return interrupted(ctx)
+		}
+		return err
+	}
+	fmt.Fprintln(c.Out, out)
+	return nil
+}
+
+// exactArgs is cobra.ExactArgs with a message that says what to do.
+func exactArgs(n int, hint string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) != n {
+			return &StatusError{Code: 2, Msg: hint}
+		}
+		return nil
+	}
+}

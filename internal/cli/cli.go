@@ -1,0 +1,156 @@
+// Package cli implements the mote command: one file per subcommand, each with an options
+// struct, a newXCommand that binds its flags, and a runX that does the work. Output goes through
+// the CLI's writers, never straight to the process's stdout or stderr, so tests run the real
+// commands.
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"mote.dev/mote"
+	"mote.dev/mote/internal/image"
+	"mote.dev/mote/internal/kernelsrc"
+)
+
+// CLI is what the commands share: the terminal and a few overrides.
+type CLI struct {
+	In  io.Reader
+	Out io.Writer
+	Err io.Writer
+
+	// KernelDir is a directory holding the kernel module; empty means the source embedded in
+	// mote, unpacked into the user's cache.
+	KernelDir string
+	// QEMU is the QEMU binary to run; empty means qemu-system-x86_64 on PATH.
+	QEMU string
+	// CacheDir is mote's cache; empty means $XDG_CACHE_HOME/mote.
+	CacheDir string
+}
+
+// StatusError ends mote with an exit status; Msg, if any, is printed as "mote: Msg".
+type StatusError struct {
+	Code int
+	Msg  string
+}
+
+func (e *StatusError) Error() string {
+	if e.Msg == "" {
+		return fmt.Sprintf("exit status %d", e.Code)
+	}
+	return e.Msg
+}
+
+// Exit codes of mote's own (not the app's) failures.
+const (
+	exitFailure = 1   // build and usage errors
+	exitMote    = 125 // mote run and mote test could not run the guest, or it crashed
+)
+
+// Signal is the cause a context is cancelled with when mote is interrupted.
+type Signal struct{ syscall.Signal }
+
+func (s Signal) Error() string { return "interrupted by " + s.String() }
+
+// NewRootCommand returns the mote command tree.
+func NewRootCommand(c *CLI) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "mote",
+		Short: "Build Go programs into unikernel images and run them under QEMU",
+		Long: `mote turns any Go main package into a unikernel: one static Go binary holding the
+unmodified program and mote's kernel, booted directly by QEMU. The app imports nothing of
+mote and its files are never modified.`,
+		Example: `  mote run ./examples/hello -- world
+  mote build -o hello.img ./examples/hello
+  mote run -e GREETING=hi hello.img -- world
+  mote test sort`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetIn(c.In)
+	root.SetOut(c.Out)
+	root.SetErr(c.Err)
+	root.CompletionOptions.DisableDefaultCmd = true
+	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
+		return &StatusError{Code: 2, Msg: err.Error() + " (see: " + cmd.CommandPath() + " --help)"}
+	})
+	root.AddCommand(newBuildCommand(c), newRunCommand(c), newTestCommand(c))
+	return root
+}
+
+// Main runs mote with args and returns its exit status. Errors are printed on c.Err.
+func Main(ctx context.Context, c *CLI, args []string) int {
+	root := NewRootCommand(c)
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return 0
+	}
+	var se *StatusError
+	var ue *image.UserError
+	var sig Signal
+	switch {
+	case errors.As(err, &se):
+		if se.Msg != "" {
+			fmt.Fprintf(c.Err, "mote: %s\n", se.Msg)
+		}
+		return se.Code
+	case errors.As(context.Cause(ctx), &sig) && ctx.Err() != nil:
+		return 128 + int(sig.Signal)
+	case errors.As(err, &ue):
+		fmt.Fprintf(c.Err, "mote: %s\n", ue.Msg)
+		return exitFailure
+	}
+	msg := err.Error()
+	if strings.HasPrefix(msg, "unknown command") || strings.HasPrefix(msg, "accepts ") || strings.Contains(msg, "arg(s)") {
+		fmt.Fprintf(c.Err, "mote: %s (see: mote --help)\n", msg)
+		return 2
+	}
+	fmt.Fprintf(c.Err, "mote: %s\n", msg)
+	return exitFailure
+}
+
+// interrupted turns a cancelled context into mote's exit: 128 plus the signal, like a shell.
+func interrupted(ctx context.Context) error {
+	var sig Signal
+	if errors.As(context.Cause(ctx), &sig) {
+		return &StatusError{Code: 128 + int(sig.Signal)}
+	}
+	return &StatusError{Code: 130}
+}
+
+func (c *CLI) kernelDir() (string, error) {
+	if c.KernelDir != "" {
+		return c.KernelDir, nil
+	}
+	root, err := c.cacheDir()
+	if err != nil {
+		return "", err
+	}
+	return kernelsrc.Unpack(mote.KernelSource, root)
+}
+
+func (c *CLI) cacheDir() (string, error) {
+	if c.CacheDir != "" {
+		return c.CacheDir, nil
+	}
+	return kernelsrc.CacheRoot()
+}
+
+func (c *CLI) builder() (*image.Builder, error) {
+	kdir, err := c.kernelDir()
+	if err != nil {
+		return nil, err
+	}
+	return &image.Builder{KernelDir: kdir, Stderr: c.Err}, nil
+}
+
+// tempDir makes a scratch directory; the caller removes it.
+func tempDir() (string, error) { return os.MkdirTemp("", "mote-build-") }

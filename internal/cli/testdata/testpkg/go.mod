@@ -1,0 +1,3 @@
+module example.com/testpkg
+
+go 1.26

@@ -1,0 +1,3 @@
+module mote.dev/mote
+
+go 1.26
