@@ -34,6 +34,7 @@ const (
 	waitFutex
 	waitSleep
 	waitForever
+	waitPoll // epoll, eventfd, stdin: restarted when a file changes
 )
 
 type thread struct {

@@ -27,6 +27,17 @@ var syscallTable = [linux.NumSyscalls]sysHandler{
 	linux.SYS_IOCTL:      sysIoctl,
 	linux.SYS_GETCWD:     sysGetcwd,
 
+	// Event notification (sys_epoll.go).
+	linux.SYS_EVENTFD:       sysEventfd,
+	linux.SYS_EVENTFD2:      sysEventfd2,
+	linux.SYS_EPOLL_CREATE:  sysEpollCreate,
+	linux.SYS_EPOLL_CREATE1: sysEpollCreate1,
+	linux.SYS_EPOLL_CTL:     sysEpollCtl,
+	linux.SYS_EPOLL_WAIT:    sysEpollWait,
+	linux.SYS_EPOLL_PWAIT:   sysEpollPwait,
+	linux.SYS_PIPE:          sysPipe,
+	linux.SYS_PIPE2:         sysPipe2,
+
 	// Memory (sys_mm.go).
 	linux.SYS_MMAP:     sysMmap,
 	linux.SYS_MUNMAP:   sysMunmap,

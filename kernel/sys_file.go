@@ -10,22 +10,37 @@ import (
 // Files. Until the file system serves them, the app has the console on
 // descriptors 0-2 and no files: opening any path gives ENOENT.
 
-const nconsole = 3
+func consoleFD(fd uint64) bool {
+	e := getFD(fd)
+	return e != nil && e.kind == fkConsole
+}
 
-var (
-	consoleOpen    = [nconsole]bool{true, true, true}
-	consoleFDFlags [nconsole]uint64
-	consoleFlags   = [nconsole]uint64{linux.O_RDWR, linux.O_RDWR, linux.O_RDWR}
-)
-
-func consoleFD(fd uint64) bool { return fd < nconsole && consoleOpen[fd] }
-
-// sysRead implements read(2). Standard input is COM1: a read takes what has
-// arrived, or waits for the next byte.
+// sysRead implements read(2).
 func sysRead(t *thread, f *Frame) int64 {
-	fd := f.RDI
-	if !consoleFD(fd) {
+	e := getFD(f.RDI)
+	if e == nil {
 		return errno(linux.EBADF)
+	}
+	switch e.kind {
+	case fkEventfd:
+		return eventfdRead(t, e, uintptr(f.RSI), uintptr(f.RDX))
+	case fkConsole:
+		return consoleRead(t, e, f)
+	case fkPipeRead:
+		buf, ok := userBytes(uintptr(f.RSI), uintptr(f.RDX), true)
+		if !ok {
+			return errno(linux.EFAULT)
+		}
+		return pipeRead(t, e, buf)
+	}
+	return errno(linux.EINVAL)
+}
+
+// consoleRead reads standard input, COM1: what has arrived, or it waits for
+// the next byte.
+func consoleRead(t *thread, e *fdEntry, f *Frame) int64 {
+	if e.obj != 0 {
+		return errno(linux.EBADF) // stdout and stderr are write-only ports
 	}
 	buf, ok := userBytes(uintptr(f.RSI), uintptr(f.RDX), true)
 	if !ok {
@@ -42,34 +57,26 @@ func sysRead(t *thread, f *Frame) int64 {
 	if n > 0 {
 		return int64(n)
 	}
-	if consoleFlags[fd]&linux.O_NONBLOCK != 0 {
+	if e.flags&linux.O_NONBLOCK != 0 {
 		return errno(linux.EAGAIN)
 	}
-	stdinWaiting = true
-	block(t, waitForever, 0, 0)
-	t.wait = waitStdin
+	block(t, waitPoll, 0, 0)
 	return 0
 }
 
-const waitStdin = waitForever + 1
+// stdinGen counts the bytes that arrived on standard input, for epoll.
+var stdinGen uint64
 
-var stdinWaiting bool
+func stdinReady() bool { return amd64.Inb(com1+uartLSR)&lsrDataReady != 0 }
 
-// stdinInterrupt wakes the readers of standard input to read again.
+// stdinInterrupt is COM1's receive interrupt: wake the readers.
 func stdinInterrupt() {
-	if !stdinWaiting {
-		return
-	}
-	stdinWaiting = false
-	for i := 0; i < hiThread; i++ {
-		if threads[i].state == tsBlocked && threads[i].wait == waitStdin {
-			wakeRestart(&threads[i])
-		}
-	}
+	stdinGen++
+	wakePollers()
 }
 
-func consolePort(fd uint64) uint16 {
-	if fd == 2 {
+func consolePort(e *fdEntry) uint16 {
+	if e.obj == 2 {
 		return com2
 	}
 	return com1
@@ -77,23 +84,39 @@ func consolePort(fd uint64) uint16 {
 
 // sysWrite implements write(2).
 func sysWrite(t *thread, f *Frame) int64 {
-	fd := f.RDI
-	if !consoleFD(fd) {
+	e := getFD(f.RDI)
+	if e == nil {
 		return errno(linux.EBADF)
 	}
-	buf, ok := userBytes(uintptr(f.RSI), uintptr(f.RDX), false)
-	if !ok {
-		return errno(linux.EFAULT)
+	switch e.kind {
+	case fkEventfd:
+		return eventfdWrite(t, e, uintptr(f.RSI), uintptr(f.RDX))
+	case fkConsole:
+		buf, ok := userBytes(uintptr(f.RSI), uintptr(f.RDX), false)
+		if !ok {
+			return errno(linux.EFAULT)
+		}
+		uartWrite(consolePort(e), buf)
+		return int64(len(buf))
+	case fkPipeWrite:
+		buf, ok := userBytes(uintptr(f.RSI), uintptr(f.RDX), false)
+		if !ok {
+			return errno(linux.EFAULT)
+		}
+		return pipeWrite(t, e, buf)
 	}
-	uartWrite(consolePort(fd), buf)
-	return int64(len(buf))
+	return errno(linux.EINVAL)
 }
 
 // sysWritev implements writev(2).
 func sysWritev(t *thread, f *Frame) int64 {
-	fd, iov, cnt := f.RDI, uintptr(f.RSI), f.RDX
-	if !consoleFD(fd) {
+	iov, cnt := uintptr(f.RSI), f.RDX
+	e := getFD(f.RDI)
+	if e == nil {
 		return errno(linux.EBADF)
+	}
+	if e.kind != fkConsole {
+		return errno(linux.EINVAL)
 	}
 	if cnt > 1024 {
 		return errno(linux.EINVAL)
@@ -109,7 +132,7 @@ func sysWritev(t *thread, f *Frame) int64 {
 		if !ok {
 			return errno(linux.EFAULT)
 		}
-		uartWrite(consolePort(fd), buf)
+		uartWrite(consolePort(e), buf)
 		total += int64(n)
 	}
 	return total
@@ -133,15 +156,6 @@ func openPath(path uintptr) int64 {
 	return errno(linux.ENOENT)
 }
 
-// sysClose implements close(2).
-func sysClose(t *thread, f *Frame) int64 {
-	if !consoleFD(f.RDI) {
-		return errno(linux.EBADF)
-	}
-	consoleOpen[f.RDI] = false
-	return 0
-}
-
 // statConsole fills a struct stat for the console: a character device.
 func statConsole(addr uintptr) int64 {
 	var st [144]byte
@@ -156,10 +170,27 @@ func statConsole(addr uintptr) int64 {
 	return 0
 }
 
+// statAnon fills a struct stat for an anonymous kernel object (an eventfd,
+// an epoll instance), which Linux reports with mode 0600 and no type bits.
+func statAnon(addr uintptr) int64 {
+	var st [144]byte
+	*(*uint64)(unsafe.Pointer(&st[16])) = 1
+	*(*uint32)(unsafe.Pointer(&st[24])) = 0o600
+	*(*int64)(unsafe.Pointer(&st[56])) = 4096
+	if !copyOut(addr, st[:]) {
+		return errno(linux.EFAULT)
+	}
+	return 0
+}
+
 // sysFstat implements fstat(2).
 func sysFstat(t *thread, f *Frame) int64 {
-	if !consoleFD(f.RDI) {
+	e := getFD(f.RDI)
+	if e == nil {
 		return errno(linux.EBADF)
+	}
+	if e.kind != fkConsole {
+		return statAnon(uintptr(f.RSI))
 	}
 	return statConsole(uintptr(f.RSI))
 }
@@ -181,9 +212,9 @@ func sysNewfstatat(t *thread, f *Frame) int64 {
 	return errno(linux.ENOENT)
 }
 
-// sysLseek implements lseek(2): the console cannot seek.
+// sysLseek implements lseek(2): no kernel object can seek.
 func sysLseek(t *thread, f *Frame) int64 {
-	if !consoleFD(f.RDI) {
+	if getFD(f.RDI) == nil {
 		return errno(linux.EBADF)
 	}
 	return errno(linux.ESPIPE)
@@ -192,30 +223,9 @@ func sysLseek(t *thread, f *Frame) int64 {
 // sysPread64 implements pread64(2).
 func sysPread64(t *thread, f *Frame) int64 { return sysLseek(t, f) }
 
-// sysFcntl implements fcntl(2) for descriptor and status flags.
-func sysFcntl(t *thread, f *Frame) int64 {
-	fd := f.RDI
-	if !consoleFD(fd) {
-		return errno(linux.EBADF)
-	}
-	switch f.RSI {
-	case linux.F_GETFD:
-		return int64(consoleFDFlags[fd])
-	case linux.F_SETFD:
-		consoleFDFlags[fd] = f.RDX & linux.FD_CLOEXEC
-		return 0
-	case linux.F_GETFL:
-		return int64(consoleFlags[fd])
-	case linux.F_SETFL:
-		consoleFlags[fd] = consoleFlags[fd]&linux.O_ACCMODE | f.RDX&(linux.O_NONBLOCK|linux.O_APPEND)
-		return 0
-	}
-	return errno(linux.EINVAL)
-}
-
 // sysIoctl implements ioctl(2): the console is not a terminal.
 func sysIoctl(t *thread, f *Frame) int64 {
-	if !consoleFD(f.RDI) {
+	if getFD(f.RDI) == nil {
 		return errno(linux.EBADF)
 	}
 	return errno(linux.ENOTTY)

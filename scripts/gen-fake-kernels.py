@@ -55,7 +55,7 @@ TEXT ·entry32(SB), NOSPLIT|NOFRAME, $0
 """
 
 for name, parts in KERNELS.items():
-    d = os.path.join("testdata", name, "kernel", "arch", "amd64")
+    d = os.path.join("testdata", name, "kernel")
     os.makedirs(d, exist_ok=True)
     lines = [HEADER.rstrip("\n")]
     for comment, code in parts:
@@ -64,13 +64,10 @@ for name, parts in KERNELS.items():
             lines.append("\t" + "; ".join("BYTE $0x%02X" % b for b in code[i:i + 12]))
     with open(os.path.join(d, "entry_amd64.s"), "w") as f:
         f.write("\n".join(lines) + "\n")
-    with open(os.path.join(d, "entry.go"), "w") as f:
-        f.write("// Package amd64 holds a stand-in kernel's 32-bit PVH entry.\npackage amd64\n\n"
-                "// entry32 is the PVH entry point (see entry_amd64.s).\nfunc entry32()\n")
-    with open(os.path.join("testdata", name, "kernel", "doc.go"), "w") as f:
+    with open(os.path.join(d, "doc.go"), "w") as f:
         f.write("// Package kernel is a stand-in for mote's kernel in the toolchain's tests (see\n"
                 "// scripts/gen-fake-kernels.py). It never runs Go code.\npackage kernel\n\n"
-                "import _ \"mote.dev/mote/kernel/arch/amd64\"\n")
+                "// entry32 is the PVH entry point (see entry_amd64.s).\nfunc entry32()\n")
     with open(os.path.join("testdata", name, "go.mod"), "w") as f:
         f.write("module mote.dev/mote\n\ngo 1.26\n")
     open(os.path.join("testdata", name, "go.sum"), "w").close()

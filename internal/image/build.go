@@ -20,7 +20,7 @@ import (
 const (
 	KernelModule  = "mote.dev/mote"
 	KernelPackage = "mote.dev/mote/kernel"
-	EntrySymbol   = "mote.dev/mote/kernel/arch/amd64.entry32"
+	EntrySymbol   = "mote.dev/mote/kernel.entry32"
 	// LDFlags set the PVH entry, put the text at 2 MiB (PVH starts at a 32-bit physical address),
 	// make the 8-byte build-id note that PatchPVH rewrites, and keep the symbol table: the kernel
 	// symbolizes backtraces with it and gdb needs it.

@@ -132,8 +132,12 @@ func Find(binary string) (string, error) {
 }
 
 // KVMUsable reports whether /dev/kvm can be opened for reading and writing, which is what QEMU
-// needs to use it.
+// needs to use it, and is hardware KVM. PVM (kvm-pvm, a paravirtual KVM for nested guests without
+// VT-x) runs only paravirtualised Linux guests: it cannot run an unmodified kernel's SSE code.
 func KVMUsable() error {
+	if _, err := os.Stat("/sys/module/kvm_pvm"); err == nil {
+		return errors.New("/dev/kvm is kvm-pvm, which runs only paravirtualised Linux guests")
+	}
 	f, err := os.OpenFile("/dev/kvm", os.O_RDWR|syscall.O_CLOEXEC, 0)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {

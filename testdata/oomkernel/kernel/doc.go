@@ -2,4 +2,5 @@
 // scripts/gen-fake-kernels.py). It never runs Go code.
 package kernel
 
-import _ "mote.dev/mote/kernel/arch/amd64"
+// entry32 is the PVH entry point (see entry_amd64.s).
+func entry32()

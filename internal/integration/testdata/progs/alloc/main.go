@@ -9,7 +9,7 @@ import (
 )
 
 const (
-	total   = 1 << 30
+	total   = 1<<30 + workers*chunk // rounds up past 1 GiB
 	workers = 100
 	chunk   = 64 << 10
 )

@@ -1,0 +1,140 @@
+package kernel
+
+import "mote.dev/mote/kernel/abi/linux"
+
+// Pipes: a 64 KiB ring per pipe, as Linux's default capacity.
+
+const pipeSize = 64 << 10
+
+type pipe struct {
+	used             bool
+	buf              [pipeSize]byte
+	head, n          int
+	readers, writers int
+	gen              uint64
+}
+
+var pipes [16]pipe
+
+// sysPipe2 implements pipe2(2).
+func sysPipe2(t *thread, f *Frame) int64 {
+	flags := f.RSI
+	if flags&^(linux.O_NONBLOCK|linux.O_CLOEXEC) != 0 {
+		return errno(linux.EINVAL)
+	}
+	if !userOK(uintptr(f.RDI), 8, true) {
+		return errno(linux.EFAULT)
+	}
+	for i := range pipes {
+		if pipes[i].used {
+			continue
+		}
+		cloexec := flags&linux.O_CLOEXEC != 0
+		r := allocFD(fkPipeRead, int32(i), linux.O_RDONLY|flags&linux.O_NONBLOCK, cloexec)
+		if r < 0 {
+			return errno(linux.EMFILE)
+		}
+		w := allocFD(fkPipeWrite, int32(i), linux.O_WRONLY|flags&linux.O_NONBLOCK, cloexec)
+		if w < 0 {
+			fds[r] = fdEntry{}
+			return errno(linux.EMFILE)
+		}
+		p := &pipes[i]
+		p.used, p.head, p.n, p.readers, p.writers, p.gen = true, 0, 0, 1, 1, 0
+		writeU32(uintptr(f.RDI), uint32(r))
+		writeU32(uintptr(f.RDI)+4, uint32(w))
+		return 0
+	}
+	return errno(linux.ENFILE)
+}
+
+// sysPipe implements pipe(2).
+func sysPipe(t *thread, f *Frame) int64 {
+	f2 := *f
+	f2.RSI = 0
+	return sysPipe2(t, &f2)
+}
+
+func pipeRead(t *thread, e *fdEntry, buf []byte) int64 {
+	p := &pipes[e.obj]
+	if p.n == 0 {
+		if p.writers == 0 {
+			return 0
+		}
+		if e.flags&linux.O_NONBLOCK != 0 {
+			return errno(linux.EAGAIN)
+		}
+		block(t, waitPoll, 0, 0)
+		return 0
+	}
+	k := 0
+	for k < len(buf) && p.n > 0 {
+		buf[k] = p.buf[p.head]
+		p.head = (p.head + 1) % pipeSize
+		p.n--
+		k++
+	}
+	p.gen++
+	wakePollers()
+	return int64(k)
+}
+
+func pipeWrite(t *thread, e *fdEntry, buf []byte) int64 {
+	p := &pipes[e.obj]
+	if p.readers == 0 {
+		sendSignal(t, linux.SIGPIPE, linux.SI_USER, tidBase)
+		return errno(linux.EPIPE)
+	}
+	if p.n == pipeSize {
+		if e.flags&linux.O_NONBLOCK != 0 {
+			return errno(linux.EAGAIN)
+		}
+		block(t, waitPoll, 0, 0)
+		return 0
+	}
+	k := 0
+	for k < len(buf) && p.n < pipeSize {
+		p.buf[(p.head+p.n)%pipeSize] = buf[k]
+		p.n++
+		k++
+	}
+	p.gen++
+	wakePollers()
+	return int64(k)
+}
+
+func pipePoll(e *fdEntry) (uint32, uint64) {
+	p := &pipes[e.obj]
+	ev := uint32(0)
+	if e.kind == fkPipeRead {
+		if p.n > 0 {
+			ev |= epollIn
+		}
+		if p.writers == 0 {
+			ev |= epollHup
+		}
+	} else {
+		if p.n < pipeSize {
+			ev |= epollOut
+		}
+		if p.readers == 0 {
+			ev |= epollErr
+		}
+	}
+	return ev, p.gen
+}
+
+// pipeClosed updates a pipe when its last read or write descriptor goes.
+func pipeClosed(kind fileKind, obj int32) {
+	p := &pipes[obj]
+	if kind == fkPipeRead {
+		p.readers = 0
+	} else {
+		p.writers = 0
+	}
+	p.gen++
+	if p.readers == 0 && p.writers == 0 {
+		p.used = false
+	}
+	wakePollers()
+}
