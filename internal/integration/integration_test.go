@@ -1,9 +1,8 @@
 // Package integration boots images under QEMU through the real mote commands.
 //
 // Tests that only need the toolchain run against stand-in kernels (testdata/*kernel at the
-// repository root, see scripts/gen-fake-kernels.py) and always run. Tests that need mote's real
-// kernel run when MOTE_KERNEL_READY=1. Without QEMU the tests skip, except in CI (CI=true),
-// where a missing QEMU is a failure.
+// repository root, see scripts/gen-fake-kernels.py); the others boot mote's own kernel. Without
+// QEMU the tests skip, except in CI (CI=true), where a missing QEMU is a failure.
 package integration
 
 import (
@@ -34,13 +33,6 @@ func needQEMU(t *testing.T) {
 			t.Fatalf("%s is missing in CI: install qemu-system-x86 (scripts/need-qemu.sh)", qemu.Binary)
 		}
 		t.Skipf("%s not installed (apt-get install qemu-system-x86)", qemu.Binary)
-	}
-}
-
-func needKernel(t *testing.T) {
-	t.Helper()
-	if os.Getenv("MOTE_KERNEL_READY") != "1" {
-		t.Skip("needs mote's kernel: set MOTE_KERNEL_READY=1")
 	}
 }
 
@@ -179,7 +171,6 @@ func TestOutOfMemory(t *testing.T) {
 
 func TestHello(t *testing.T) {
 	needQEMU(t)
-	needKernel(t)
 	t.Parallel()
 	r := mote(timeout(t), t, "", "run", "-e", "GREETING=hi there", repo(t, "examples/hello"), "--", "big", "world")
 	if r.code != 0 || !strings.Contains(r.stdout, "hi there, big world!\n") || !strings.Contains(r.stdout, `args: ["big" "world"]`) {
@@ -193,7 +184,6 @@ func prog(t *testing.T, name string) string {
 
 func TestExitStatus(t *testing.T) {
 	needQEMU(t)
-	needKernel(t)
 	t.Parallel()
 	r := mote(timeout(t), t, "", "run", prog(t, "exit7"))
 	if r.code != 7 || r.stdout != "exiting with 7\n" {
@@ -203,7 +193,6 @@ func TestExitStatus(t *testing.T) {
 
 func TestPanic(t *testing.T) {
 	needQEMU(t)
-	needKernel(t)
 	t.Parallel()
 	r := mote(timeout(t), t, "", "run", prog(t, "panic"))
 	for _, want := range []string{"panic: boom\n", "goroutine 1 [running]:\n", "main.explode(", "main.main()", "exit status 2"} {
@@ -221,7 +210,6 @@ func TestPanic(t *testing.T) {
 
 func TestRecoverFaults(t *testing.T) {
 	needQEMU(t)
-	needKernel(t)
 	t.Parallel()
 	r := mote(timeout(t), t, "", "run", prog(t, "recover"))
 	for _, want := range []string{
@@ -240,7 +228,6 @@ func TestRecoverFaults(t *testing.T) {
 
 func TestSpinningGoroutine(t *testing.T) {
 	needQEMU(t)
-	needKernel(t)
 	t.Parallel()
 	ctx, cancel := context.WithTimeout(timeout(t), 3*time.Minute)
 	defer cancel()
@@ -252,7 +239,6 @@ func TestSpinningGoroutine(t *testing.T) {
 
 func TestAllocate1GiB(t *testing.T) {
 	needQEMU(t)
-	needKernel(t)
 	t.Parallel()
 	r := mote(timeout(t), t, "", "run", "-m", "128M", prog(t, "alloc"))
 	var total, live int
@@ -266,7 +252,6 @@ func TestAllocate1GiB(t *testing.T) {
 
 func TestClock(t *testing.T) {
 	needQEMU(t)
-	needKernel(t)
 	t.Parallel()
 	before := time.Now()
 	r := mote(timeout(t), t, "", "run", prog(t, "clock"))
@@ -287,7 +272,6 @@ func TestClock(t *testing.T) {
 
 func TestGoTestStd(t *testing.T) {
 	needQEMU(t)
-	needKernel(t)
 	t.Parallel()
 	r := mote(timeout(t), t, "", "test", "sort", "--", "-short")
 	if r.code != 0 || !strings.Contains(r.stdout, "ok  \tsort\t") {
