@@ -1,0 +1,36 @@
+// Command hello is the app the integration test boots in the Linux guest:
+// it prints its argv and environment, with "net" its network setup, and
+// exits with the status given as "exit=N".
+package main
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+)
+
+func main() {
+	fmt.Printf("hello %q\n", os.Args)
+	fmt.Printf("env %q\n", os.Getenv("GREETING"))
+	status := 0
+	for _, a := range os.Args[1:] {
+		if v, ok := strings.CutPrefix(a, "exit="); ok {
+			status, _ = strconv.Atoi(v)
+		}
+		if a == "net" {
+			ifs, _ := net.Interfaces()
+			for _, i := range ifs {
+				addrs, _ := i.Addrs()
+				fmt.Printf("if %s %v %v\n", i.Name, i.Flags&net.FlagUp != 0, addrs)
+			}
+			route, _ := os.ReadFile("/proc/net/route")
+			fmt.Printf("route %q\n", route)
+			resolv, _ := os.ReadFile("/etc/resolv.conf")
+			fmt.Printf("resolv %q\n", resolv)
+		}
+	}
+	fmt.Fprintln(os.Stderr, "bye")
+	os.Exit(status)
+}
