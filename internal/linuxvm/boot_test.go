@@ -42,12 +42,19 @@ func bootEnv(t *testing.T) (kf *KernelFiles, initBin, hello string) {
 	return kf, initBin, hello
 }
 
-func bootHello(t *testing.T, vm VM, modules []string) (string, int) {
+// bootHello boots the hello app under vm's machine, with the kernel's
+// virtio-net modules in the initramfs when vm.Boot.Net is set, and returns
+// the console and the exit status.
+func bootHello(t *testing.T, vm VM) (string, int) {
 	t.Helper()
 	kf, initBin, hello := bootEnv(t)
 	vm.Kernel = kf.Vmlinuz
 	vm.Initrd = filepath.Join(t.TempDir(), "initramfs")
-	if err := Initramfs(vm.Initrd, InitramfsConfig{Init: initBin, App: hello, Modules: modules, Gzip: true}); err != nil {
+	c := InitramfsConfig{Init: initBin, App: hello, Gzip: true}
+	if vm.Boot.Net != nil {
+		c.Modules = kf.Modules
+	}
+	if err := Initramfs(vm.Initrd, c); err != nil {
 		t.Fatal(err)
 	}
 	khz, err := HostTSCkHz()
@@ -77,7 +84,7 @@ func TestBootHello(t *testing.T) {
 	out, status := bootHello(t, VM{
 		Machine: Machine{Type: "microvm", Accel: "tcg", MemoryMiB: 128},
 		Boot:    bootparam.Config{Args: []string{"hello", "two words", "exit=3"}, Env: []string{"GREETING=hi there"}},
-	}, nil)
+	})
 	for _, want := range []string{`hello ["hello" "two words" "exit=3"]`, `env "hi there"`, "bye"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("console lacks %q", want)
@@ -91,11 +98,10 @@ func TestBootHello(t *testing.T) {
 func TestBootHelloNet(t *testing.T) {
 	for _, machine := range []string{"microvm", "q35"} {
 		t.Run(machine, func(t *testing.T) {
-			kf, _, _ := bootEnv(t)
 			out, status := bootHello(t, VM{
 				Machine: Machine{Type: machine, Accel: "tcg", MemoryMiB: 128},
 				Boot:    bootparam.Config{Args: []string{"hello", "net"}, Net: bootparam.UserNet()},
-			}, kf.Modules)
+			})
 			for _, want := range []string{"if eth0 true [10.0.2.15/24", "if lo true", `00000000\t0202000A`, "nameserver 10.0.2.3"} {
 				if !strings.Contains(out, want) {
 					t.Errorf("console lacks %q", want)
