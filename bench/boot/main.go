@@ -218,58 +218,54 @@ func expand(template string, vars map[string]string) ([]string, error) {
 }
 
 func linuxSide(ctx context.Context, o options, log io.Writer) (side, func(), error) {
-	kf, err := linuxvm.Kernel(ctx, linuxvm.KernelOptions{Package: o.kernel, Log: log})
-	if err != nil {
-		return side{}, nil, err
-	}
-	dir, err := os.MkdirTemp("", "bench-boot-")
-	if err != nil {
-		return side{}, nil, err
-	}
-	cleanup := func() { os.RemoveAll(dir) }
-	fail := func(err error) (side, func(), error) { cleanup(); return side{}, nil, err }
-
-	initBin := filepath.Join(dir, "init")
-	if err := linuxvm.BuildInit(ctx, initBin); err != nil {
-		return fail(err)
-	}
 	app := o.app
+	var buildDir string
 	if app == "" {
-		app = filepath.Join(dir, "app")
+		var err error
+		if buildDir, err = os.MkdirTemp("", "bench-boot-"); err != nil {
+			return side{}, nil, err
+		}
+		app = filepath.Join(buildDir, "app")
 		build := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", app, o.pkg)
 		build.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64")
 		if out, err := build.CombinedOutput(); err != nil {
-			return fail(fmt.Errorf("go build %s: %v\n%s", o.pkg, err, out))
+			os.RemoveAll(buildDir)
+			return side{}, nil, fmt.Errorf("go build %s: %v\n%s", o.pkg, err, out)
 		}
 	}
-	cfg := linuxvm.InitramfsConfig{Init: initBin, App: app, Gzip: o.gzip}
+	g, err := linuxvm.Prepare(ctx, linuxvm.GuestOptions{
+		App: app, Net: o.net, Gzip: o.gzip,
+		Kernel: linuxvm.KernelOptions{Package: o.kernel, Log: log},
+	})
+	cleanup := func() {
+		if g != nil {
+			g.Close()
+		}
+		if buildDir != "" {
+			os.RemoveAll(buildDir)
+		}
+	}
+	if err != nil {
+		cleanup()
+		return side{}, nil, err
+	}
+	size, err := g.Size()
+	if err != nil {
+		cleanup()
+		return side{}, nil, err
+	}
 	boot := bootparam.Config{Args: append([]string{"/app"}, o.appArgs...)}
-	if o.net {
-		cfg.Modules = kf.Modules
-		boot.Net = bootparam.UserNet()
-	}
-	initrd := filepath.Join(dir, "initramfs")
-	if err := linuxvm.Initramfs(initrd, cfg); err != nil {
-		return fail(err)
-	}
-	size, err := fileSizes([]string{kf.Vmlinuz, initrd})
-	if err != nil {
-		return fail(err)
-	}
-	khz, err := linuxvm.HostTSCkHz()
-	if err != nil {
-		return fail(err)
-	}
 	return side{
 		name: "Linux guest",
 		command: func(memory int) ([]string, error) {
-			return linuxvm.Command(linuxvm.VM{
-				Machine: linuxvm.Machine{Type: o.machine, Accel: o.accel, MemoryMiB: memory},
-				Kernel:  kf.Vmlinuz, Initrd: initrd, TSCkHz: khz, Boot: boot,
-			})
+			vm, err := g.VM(linuxvm.Machine{Type: o.machine, Accel: o.accel, MemoryMiB: memory}, boot)
+			if err != nil {
+				return nil, err
+			}
+			return linuxvm.Command(vm)
 		},
 		artifact: size,
-		note:     kf.Package + " vmlinuz + initramfs",
+		note:     g.Kernel.Package + " vmlinuz + initramfs",
 	}, cleanup, nil
 }
 

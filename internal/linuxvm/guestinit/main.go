@@ -107,10 +107,8 @@ func runApp(cfg bootparam.Config) (int, error) {
 	if len(args) == 0 {
 		args = []string{appPath}
 	}
-	env := cfg.Env
-	if len(env) == 0 {
-		env = []string{"PATH=/", "HOME=/"}
-	}
+	// cfg.Env comes last: exec.Cmd keeps the last of duplicate keys.
+	env := append([]string{"PATH=/", "HOME=/"}, cfg.Env...)
 	cmd := &exec.Cmd{
 		Path:   appPath,
 		Args:   args,

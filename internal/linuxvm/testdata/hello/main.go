@@ -1,11 +1,15 @@
 // Command hello is the app the integration test boots in the Linux guest:
 // it prints its argv and environment, with "net" its network setup, and
-// exits with the status given as "exit=N".
+// exits with the status given as "exit=N". With "serve" it first answers HTTP
+// requests on :8080 with "ok", until one asks for /exit.
 package main
 
 import (
+	"context"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"strconv"
 	"strings"
@@ -18,6 +22,9 @@ func main() {
 	for _, a := range os.Args[1:] {
 		if v, ok := strings.CutPrefix(a, "exit="); ok {
 			status, _ = strconv.Atoi(v)
+		}
+		if a == "serve" {
+			serve()
 		}
 		if a == "net" {
 			ifs, _ := net.Interfaces()
@@ -33,4 +40,24 @@ func main() {
 	}
 	fmt.Fprintln(os.Stderr, "bye")
 	os.Exit(status)
+}
+
+func serve() {
+	ln, err := net.Listen("tcp", ":8080")
+	if err != nil {
+		fmt.Println("listen:", err)
+		os.Exit(1)
+	}
+	fmt.Println("listening")
+	done := make(chan struct{})
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "ok\n")
+		if r.URL.Path == "/exit" {
+			close(done)
+		}
+	})}
+	go srv.Serve(ln)
+	<-done
+	srv.Shutdown(context.Background()) // lets the answer go out
+	fmt.Println("served")
 }
