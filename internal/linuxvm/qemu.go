@@ -112,10 +112,12 @@ func Command(vm VM) ([]string, error) {
 		for _, f := range vm.Forwards {
 			netdev += fmt.Sprintf(",hostfwd=tcp:127.0.0.1:%d-:%d", f.HostPort, f.GuestPort)
 		}
-		// microvm tells Linux where its virtio-mmio devices are by adding
-		// virtio_mmio.device= to the kernel command line (auto-kernel-cmdline,
-		// on by default); the init passes those to the virtio_mmio module.
-		// On q35 the empty romfile skips iPXE's option ROM.
+		// microvm describes its virtio-mmio devices in its ACPI tables (acpi
+		// is on by default), where virtio_mmio finds them. With acpi=off QEMU
+		// would add virtio_mmio.device= to the command line instead, which
+		// Debian's kernels ignore (no CONFIG_VIRTIO_MMIO_CMDLINE_DEVICES), so
+		// the guest would have no eth0. On q35 the empty romfile skips
+		// iPXE's option ROM.
 		dev := "virtio-net-device,netdev=n0"
 		if m.Type == "q35" {
 			dev = "virtio-net-pci,netdev=n0,romfile="

@@ -131,9 +131,10 @@ func (c *Config) net() *Net {
 // ModuleParams returns the parameters that the kernel command line gives a
 // loadable module, in the form finit_module(2) takes them ("k1=v1 k2=v2"):
 // every `module.key=value` token, with '-' and '_' alike in the module name,
-// as modprobe(8) does. QEMU's microvm, for one, describes its virtio-mmio
-// devices to Linux as `virtio_mmio.device=...` tokens, which the kernel itself
-// does not apply to a module loaded later.
+// as modprobe(8) does: the kernel itself does not apply such tokens to a
+// module loaded later. (QEMU's microvm with acpi=off describes its devices as
+// virtio_mmio.device= tokens, but Debian's virtio_mmio has no such parameter:
+// the guest relies on microvm's ACPI tables instead.)
 func ModuleParams(cmdline, module string) string {
 	want := strings.ReplaceAll(module, "-", "_") + "."
 	var p []string

@@ -34,6 +34,8 @@ func main() {
 			}
 			route, _ := os.ReadFile("/proc/net/route")
 			fmt.Printf("route %q\n", route)
+			cmdline, _ := os.ReadFile("/proc/cmdline")
+			fmt.Printf("cmdline %s", cmdline)
 			resolv, _ := os.ReadFile("/etc/resolv.conf")
 			fmt.Printf("resolv %q\n", resolv)
 		}
