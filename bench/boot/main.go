@@ -52,7 +52,6 @@ type options struct {
 	minMem        bool
 	memLo, memHi  int
 	minMemTimeout time.Duration
-	printCommands bool
 }
 
 func main() {
@@ -77,7 +76,6 @@ func main() {
 	flag.IntVar(&o.memLo, "memory-lo", 8, "lower end of the -m bisection, MiB")
 	flag.IntVar(&o.memHi, "memory-hi", 256, "upper end of the -m bisection, MiB")
 	flag.DurationVar(&o.minMemTimeout, "memory-timeout", time.Minute, "limit for one boot of the bisection")
-	flag.BoolVar(&o.printCommands, "v", false, "print each command before running it")
 	flag.Usage = func() {
 		fmt.Fprintf(flag.CommandLine.Output(), "usage: boot [flags] [-- app args]\n")
 		flag.PrintDefaults()
