@@ -238,6 +238,9 @@ func WorkFile(p *Package, kernelDir string) string {
 	}
 	if p.Module == nil || p.Module.Path != KernelModule {
 		uses = append(uses, kernelDir)
+		if v := goDirective(filepath.Join(kernelDir, "go.mod")); v != "" && version.Compare("go"+v, "go"+goVer) > 0 {
+			goVer = v
+		}
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "go %s\n\nuse (\n", goVer)
@@ -246,6 +249,20 @@ func WorkFile(p *Package, kernelDir string) string {
 	}
 	b.WriteString(")\n")
 	return b.String()
+}
+
+// goDirective returns the version in a go.mod's go line, or "" when there is none.
+func goDirective(gomod string) string {
+	data, err := os.ReadFile(gomod)
+	if err != nil {
+		return ""
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if f := strings.Fields(line); len(f) == 2 && f[0] == "go" {
+			return f[1]
+		}
+	}
+	return ""
 }
 
 func strconvQuote(s string) string {
