@@ -278,3 +278,14 @@ func TestGoTestStd(t *testing.T) {
 		t.Errorf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
 	}
 }
+
+// TestBadPointers hands the kernel bad pointers: each call fails with EFAULT and the program
+// goes on, never a kernel fault.
+func TestBadPointers(t *testing.T) {
+	needQEMU(t)
+	t.Parallel()
+	r := mote(timeout(t), t, "", "run", prog(t, "badptr"))
+	if r.code != 0 || !strings.HasSuffix(r.stdout, "all EFAULT\n") {
+		t.Errorf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+	}
+}
