@@ -1,6 +1,10 @@
 package kernel
 
-import "mote.dev/mote/kernel/arch/amd64"
+import (
+	"unsafe"
+
+	"mote.dev/mote/kernel/arch/amd64"
+)
 
 // The serial ports of the toolchain contract (docs/ARCHITECTURE.md).
 const (
@@ -32,6 +36,29 @@ func consoleInit() {
 		amd64.Outb(base+uartFCR, 0xc7)
 		amd64.Outb(base+uartMCR, 0x0b)
 	}
+}
+
+// IOAPIC registers (82093AA datasheet); QEMU's is at the standard address.
+const (
+	ioapicBase   = 0xfec00000
+	ioapicRegSel = 0x00
+	ioapicWin    = 0x10
+	irqCOM1      = 4
+	vecCOM1      = 36
+)
+
+func ioapicWrite(reg uint32, v uint32) {
+	*(*uint32)(unsafe.Pointer(uintptr(ioapicBase + ioapicRegSel))) = reg
+	*(*uint32)(unsafe.Pointer(uintptr(ioapicBase + ioapicWin))) = v
+}
+
+// stdinInit routes COM1's receive interrupt to vecCOM1 on this CPU, so
+// that a thread waiting for standard input wakes when a byte arrives.
+func stdinInit() {
+	ioapicWrite(0x10+2*irqCOM1+1, 0) // destination: APIC 0
+	ioapicWrite(0x10+2*irqCOM1, vecCOM1)
+	amd64.Outb(com1+uartIER, 0x01) // data available
+	amd64.Outb(com1+uartMCR, 0x0b) // OUT2 gates the interrupt line
 }
 
 func uartPut(base uint16, b byte) {

@@ -74,6 +74,7 @@ func kmain() {
 	setupCPU()
 	memInit()
 	clockInit()
+	stdinInit()
 	threadsInit()
 	startProcess()
 	// startProcess filled in the frame of the first thread.
