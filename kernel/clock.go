@@ -129,9 +129,16 @@ func armTimer(deadline int64) {
 }
 
 func nsToTSC(ns int64) uint64 {
+	// Rounded up, so that nanotime has reached the deadline when the timer fires.
 	hi, lo := bits.Mul64(uint64(ns), tscKHz)
-	q, _ := bits.Div64(hi, lo, 1_000_000)
-	return q
+	if hi >= 1_000_000 {
+		return ^uint64(0)
+	}
+	q, r := bits.Div64(hi, lo, 1_000_000)
+	if r != 0 {
+		q++
+	}
+	return q + 1
 }
 
 func lapicEOIWrite() { lapicWrite(lapicEOI, 0) }

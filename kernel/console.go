@@ -33,7 +33,8 @@ func consoleInit() {
 		amd64.Outb(base+uartData, 1)   // 115200 baud
 		amd64.Outb(base+uartIER, 0)
 		amd64.Outb(base+uartLCR, 0x03) // 8N1
-		amd64.Outb(base+uartFCR, 0xc7)
+		// FIFOs stay off: enabling them drops what arrived before boot, and QEMU
+		// holds back input until the one-byte holding register is read.
 		amd64.Outb(base+uartMCR, 0x0b)
 	}
 }

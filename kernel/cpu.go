@@ -17,7 +17,7 @@ const (
 	msrTSCDeadline  = 0x6e0
 	eferSCE         = 1 << 0
 	rflagsIF        = 1 << 9
-	rflagsUserMask  = 0x3f7fd5 // the flags user code may set (no IOPL, IF forced on)
+	rflagsUserMask  = 0x250dd5 // CF PF AF ZF SF TF DF OF RF AC ID: what user code may set (Linux's FIX_EFLAGS)
 	syscallFlagMask = 0x47700  // TF, IF, DF, IOPL, NT, AC cleared on SYSCALL
 )
 
@@ -39,6 +39,11 @@ var trapVectors = [...]uint8{
 }
 
 func setupCPU() {
+	// Mask both 8259 PICs: where firmware left them live (SeaBIOS on q35), their
+	// IRQs would arrive on the exception vectors.
+	amd64.Outb(0x21, 0xff)
+	amd64.Outb(0xa1, 0xff)
+
 	// GDT: null, kernel code/data, user data/code (the order SYSRET wants), TSS.
 	gdt[1] = 0x00af9b000000ffff
 	gdt[2] = 0x00cf93000000ffff

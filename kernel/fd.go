@@ -83,8 +83,8 @@ func sysClose(t *thread, f *Frame) int64 {
 		case fkPipeRead, fkPipeWrite:
 			pipeClosed(kind, obj)
 		}
+		epollForget(int32(f.RDI))
 	}
-	epollForget(int32(f.RDI))
 	return 0
 }
 

@@ -42,13 +42,14 @@ type thread struct {
 	wait  uint8
 	frame Frame
 
-	fsbase        uint64
-	deadline      int64   // nanotime at which a blocked thread times out; 0 for never
-	futex         uintptr // address waited on
-	bitset        uint32
-	clearTID      uintptr // CLONE_CHILD_CLEARTID: zeroed and woken at exit
-	timeoutResult uint64  // RAX on timeout (-ETIMEDOUT, or 0 for nanosleep)
-	sysnr         uint64  // the system call in progress
+	fsbase          uint64
+	deadline        int64   // nanotime at which a blocked thread times out; 0 for never
+	futex           uintptr // address waited on
+	bitset          uint32
+	clearTID        uintptr // CLONE_CHILD_CLEARTID: zeroed and woken at exit
+	timeoutResult   uint64  // RAX on timeout (-ETIMEDOUT, or 0 for nanosleep)
+	sysnr           uint64  // the system call in progress
+	restartDeadline int64   // the deadline a restarted call keeps (Linux's restart_block)
 
 	sigmask  uint64
 	pending  uint64
@@ -155,7 +156,9 @@ func wakeRestart(t *thread) {
 	if t.state != tsBlocked {
 		return
 	}
+	d := t.deadline
 	wake(t, t.sysnr)
+	t.restartDeadline = d
 	t.frame.RIP -= 2 // back onto the SYSCALL instruction
 }
 

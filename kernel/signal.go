@@ -38,7 +38,15 @@ func sendSignal(t *thread, sig int, code int32, pid int32) {
 	}
 	t.pending |= sigbit(sig)
 	if sig == linux.SIGKILL || t.state == tsBlocked && t.sigmask&sigbit(sig) == 0 && t.wait != waitNone {
-		wake(t, errnoResult(linux.EINTR))
+		// With SA_RESTART a read or write on a pipe, an eventfd or stdin is made again
+		// after the handler; epoll_wait, sleeps and futex waits end with EINTR, as on Linux.
+		epollCall := t.sysnr == linux.SYS_EPOLL_WAIT || t.sysnr == linux.SYS_EPOLL_PWAIT
+		if act.Flags&linux.SA_RESTART != 0 && t.wait == waitPoll && !epollCall && sig != linux.SIGKILL {
+			wakeRestart(t)
+			t.restartDeadline = 0
+		} else {
+			wake(t, errnoResult(linux.EINTR))
+		}
 	}
 	_ = code
 	_ = pid
@@ -110,7 +118,7 @@ func setupFrame(t *thread, sig int, info *faultInfo) bool {
 	si := fx - linux.SiginfoSize
 	uc := (si - linux.UcontextSize) &^ 15
 	ret := uc - 8
-	if !userOK(uintptr(ret), uintptr(sp-ret), true) {
+	if act.Handler >= userHigh || !userOK(uintptr(ret), uintptr(sp-ret), true) {
 		return false
 	}
 	// The FPU state.
@@ -192,10 +200,16 @@ func sysRtSigreturn(t *thread, f *Frame) int64 {
 	f.RDI, f.RSI, f.RBP, f.RBX = r(linux.RegRDI), r(linux.RegRSI), r(linux.RegRBP), r(linux.RegRBX)
 	f.RDX, f.RAX, f.RCX, f.RSP = r(linux.RegRDX), r(linux.RegRAX), r(linux.RegRCX), r(linux.RegRSP)
 	f.RIP = r(linux.RegRIP)
+	if f.RIP >= userHigh || f.RSP >= userHigh {
+		// IRETQ to a non-canonical address would fault in ring 0.
+		killedBy(t, linux.SIGSEGV, &faultInfo{code: linux.SI_KERNEL})
+	}
 	f.RFLAGS = r(linux.RegEFL)&rflagsUserMask | rflagsIF
 	f.CS, f.SS = selUserCode, selUserData
 	t.sigmask = get(linux.UcSigmaskOff) &^ unblockable
-	if fx := uintptr(get(mc + linux.McFpstateOff)); fx != 0 {
+	if fx := uintptr(get(mc + linux.McFpstateOff)); fx == 0 {
+		t.initFX()
+	} else {
 		src, ok := userBytes(fx, linux.FXSaveSize, false)
 		if !ok {
 			killedBy(t, linux.SIGSEGV, &faultInfo{code: linux.SI_KERNEL})
@@ -277,6 +291,8 @@ func sysSigaltstack(t *thread, f *Frame) int64 {
 		if t.onAltStack(t.frame.RSP) {
 			return errno(linux.EPERM)
 		}
+		const ssAutodisarm = -1 << 31
+		ss.Flags &^= linux.SS_ONSTACK | ssAutodisarm // both mean "enable" here
 		switch {
 		case ss.Flags == linux.SS_DISABLE:
 			t.altSP, t.altSize, t.altFlags = 0, 0, 0

@@ -101,6 +101,7 @@ func doSyscall(t *thread) {
 	} else {
 		r = enosys(nr)
 	}
+	t.restartDeadline = 0
 	if t.state == tsRunning {
 		f.RAX = uint64(r)
 	}

@@ -287,9 +287,9 @@ func sysEpollPwait(t *thread, f *Frame) int64 {
 	if timeout == 0 {
 		return 0
 	}
-	deadline := int64(0)
-	if timeout > 0 {
-		deadline = nanotime() + timeout*1e6
+	deadline := t.restartDeadline
+	if timeout > 0 && deadline == 0 {
+		deadline = after(timeout * 1e6)
 	}
 	block(t, waitPoll, deadline, 0)
 	return 0

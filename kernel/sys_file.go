@@ -32,6 +32,8 @@ func sysRead(t *thread, f *Frame) int64 {
 			return errno(linux.EFAULT)
 		}
 		return pipeRead(t, e, buf)
+	case fkPipeWrite:
+		return errno(linux.EBADF) // not open for reading
 	}
 	return errno(linux.EINVAL)
 }
@@ -104,6 +106,8 @@ func sysWrite(t *thread, f *Frame) int64 {
 			return errno(linux.EFAULT)
 		}
 		return pipeWrite(t, e, buf)
+	case fkPipeRead:
+		return errno(linux.EBADF) // not open for writing
 	}
 	return errno(linux.EINVAL)
 }
@@ -170,12 +174,12 @@ func statConsole(addr uintptr) int64 {
 	return 0
 }
 
-// statAnon fills a struct stat for an anonymous kernel object (an eventfd,
-// an epoll instance), which Linux reports with mode 0600 and no type bits.
-func statAnon(addr uintptr) int64 {
+// statMode fills a struct stat for a kernel object: a pipe (S_IFIFO), or an
+// eventfd or epoll instance, which Linux reports with mode 0600 and no type.
+func statMode(addr uintptr, mode uint32) int64 {
 	var st [144]byte
 	*(*uint64)(unsafe.Pointer(&st[16])) = 1
-	*(*uint32)(unsafe.Pointer(&st[24])) = 0o600
+	*(*uint32)(unsafe.Pointer(&st[24])) = mode
 	*(*int64)(unsafe.Pointer(&st[56])) = 4096
 	if !copyOut(addr, st[:]) {
 		return errno(linux.EFAULT)
@@ -189,8 +193,11 @@ func sysFstat(t *thread, f *Frame) int64 {
 	if e == nil {
 		return errno(linux.EBADF)
 	}
+	if e.kind == fkPipeRead || e.kind == fkPipeWrite {
+		return statMode(uintptr(f.RSI), 0o010000|0o600) // S_IFIFO
+	}
 	if e.kind != fkConsole {
-		return statAnon(uintptr(f.RSI))
+		return statMode(uintptr(f.RSI), 0o600)
 	}
 	return statConsole(uintptr(f.RSI))
 }

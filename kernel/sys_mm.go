@@ -29,8 +29,12 @@ func userRange(addr, n uint64) bool {
 // sysMmap implements mmap(2) for anonymous memory.
 func sysMmap(t *thread, f *Frame) int64 {
 	addr, length, prot, flags := f.RDI, f.RSI, f.RDX, f.R10
-	if length == 0 || !pageAligned(addr) {
+	fixedFlags := flags&(linux.MAP_FIXED|linux.MAP_FIXED_NOREPLACE) != 0
+	if length == 0 || fixedFlags && !pageAligned(addr) {
 		return errno(linux.EINVAL)
+	}
+	if !pageAligned(addr) {
+		addr = 0 // only a hint: Linux drops a misaligned one
 	}
 	n, ok := roundUp(length)
 	if !ok {

@@ -57,6 +57,9 @@ func sysPipe(t *thread, f *Frame) int64 {
 
 func pipeRead(t *thread, e *fdEntry, buf []byte) int64 {
 	p := &pipes[e.obj]
+	if len(buf) == 0 {
+		return 0
+	}
 	if p.n == 0 {
 		if p.writers == 0 {
 			return 0
@@ -85,7 +88,12 @@ func pipeWrite(t *thread, e *fdEntry, buf []byte) int64 {
 		sendSignal(t, linux.SIGPIPE, linux.SI_USER, tidBase)
 		return errno(linux.EPIPE)
 	}
-	if p.n == pipeSize {
+	if len(buf) == 0 {
+		return 0
+	}
+	// Writes of up to PIPE_BUF bytes are atomic: all or nothing.
+	const pipeBuf = 4096
+	if p.n == pipeSize || len(buf) <= pipeBuf && pipeSize-p.n < len(buf) {
 		if e.flags&linux.O_NONBLOCK != 0 {
 			return errno(linux.EAGAIN)
 		}

@@ -26,6 +26,10 @@ func sysClone(t *thread, f *Frame) int64 {
 	}
 	nt.fsbase = t.fsbase
 	if flags&linux.CLONE_SETTLS != 0 {
+		if f.R8 >= userHigh {
+			freeThread(nt)
+			return errno(linux.EPERM)
+		}
 		nt.fsbase = f.R8
 	}
 	copy(unsafe.Slice((*byte)(unsafe.Pointer(nt.fxArea())), 512),

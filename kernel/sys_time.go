@@ -36,11 +36,11 @@ func sysFutex(t *thread, f *Frame) int64 {
 			}
 			switch {
 			case cmd == linux.FUTEX_WAIT:
-				deadline = nanotime() + ns // relative
+				deadline = after(ns) // relative
 			case op&linux.FUTEX_CLOCK_REALTIME != 0:
-				deadline = ns - wallAtBoot
+				deadline = absDeadline(ns - wallAtBoot)
 			default:
-				deadline = ns
+				deadline = absDeadline(ns)
 			}
 			if deadline <= 0 {
 				deadline = 1
@@ -67,7 +67,11 @@ func sysFutex(t *thread, f *Frame) int64 {
 		if addr&3 != 0 {
 			return errno(linux.EINVAL)
 		}
-		return int64(futexWake(addr, int(int32(val)), bitset))
+		n := int(int32(val))
+		if n <= 0 {
+			n = 1 // Linux wakes at least one waiter
+		}
+		return int64(futexWake(addr, n, bitset))
 	}
 	return enosys(linux.SYS_FUTEX)
 }
@@ -85,6 +89,27 @@ func futexWake(addr uintptr, n int, bitset uint32) int {
 	return woken
 }
 
+// maxDeadline bounds deadlines: about 146 years, beyond overflow in any
+// conversion.
+const maxDeadline = 1 << 62
+
+// after returns the deadline ns from now, saturating.
+func after(ns int64) int64 {
+	now := nanotime()
+	if ns > maxDeadline-now {
+		return maxDeadline
+	}
+	return now + ns
+}
+
+// absDeadline clamps an absolute deadline.
+func absDeadline(d int64) int64 {
+	if d > maxDeadline {
+		return maxDeadline
+	}
+	return d
+}
+
 // sysNanosleep implements nanosleep(2). An interrupted sleep returns EINTR
 // without filling in the remaining time (Go's runtime passes no rem).
 func sysNanosleep(t *thread, f *Frame) int64 {
@@ -95,7 +120,7 @@ func sysNanosleep(t *thread, f *Frame) int64 {
 	if ns < 0 {
 		return errno(linux.EINVAL)
 	}
-	return sleepUntil(t, nanotime()+ns)
+	return sleepUntil(t, after(ns))
 }
 
 func sleepUntil(t *thread, deadline int64) int64 {
@@ -118,13 +143,13 @@ func sysClockNanosleep(t *thread, f *Frame) int64 {
 	}
 	const timerAbstime = 1
 	if flags&timerAbstime == 0 {
-		return sleepUntil(t, nanotime()+ns)
+		return sleepUntil(t, after(ns))
 	}
 	switch clock {
 	case linux.CLOCK_REALTIME:
-		return sleepUntil(t, ns-wallAtBoot)
+		return sleepUntil(t, absDeadline(ns-wallAtBoot))
 	case linux.CLOCK_MONOTONIC, linux.CLOCK_BOOTTIME:
-		return sleepUntil(t, ns)
+		return sleepUntil(t, absDeadline(ns))
 	}
 	return errno(linux.EINVAL)
 }

@@ -340,7 +340,9 @@ func (b *Builder) Build(ctx context.Context, opts BuildOptions) (*Manifest, erro
 	args = append(args, "-o", elfPath, "-trimpath", "-buildvcs=false", "-overlay", ovPath, "-ldflags", LDFlags, "--", p.ImportPath)
 	cmd := exec.CommandContext(ctx, "go", args...)
 	cmd.Dir = p.Dir
-	cmd.Env = append(os.Environ(), "GOWORK="+workPath, "GOOS=linux", "GOARCH=amd64", "CGO_ENABLED=0")
+	cmd.Env = append(os.Environ(), "GOWORK="+workPath, "GOOS=linux", "GOARCH=amd64", "CGO_ENABLED=0",
+		// The kernel saves vector state with FXSAVE and leaves AVX off.
+		"GOAMD64=v1")
 	cmd.Env = append(cmd.Env, b.Env...)
 	var goErr bytes.Buffer
 	cmd.Stdout = b.Stderr
