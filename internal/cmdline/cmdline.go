@@ -41,7 +41,7 @@ func Decode(s string) ([]Param, error) {
 		if !ok || !validKey(k) {
 			return nil, fmt.Errorf("malformed command-line token %q", tok)
 		}
-		val, err := unescape(v)
+		val, err := Unescape(v)
 		if err != nil {
 			return nil, fmt.Errorf("command-line token %q: %w", tok, err)
 		}
@@ -85,7 +85,8 @@ func escape(b *strings.Builder, s string) {
 	}
 }
 
-func unescape(s string) (string, error) {
+// Unescape decodes %XX escapes (either case). A truncated or non-hex escape is an error.
+func Unescape(s string) (string, error) {
 	if !strings.Contains(s, "%") {
 		return s, nil
 	}

@@ -1,17 +1,14 @@
 package linuxvm
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
-	"io"
-	"math"
-	"os"
 	"os/exec"
 	"strconv"
 	"strings"
 
 	"mote.dev/mote/internal/linuxvm/bootparam"
+	"mote.dev/mote/internal/tsc"
 )
 
 // Machine holds the QEMU settings that the Linux guest shares with a mote
@@ -147,34 +144,9 @@ func ExitStatus(runErr error) (int, error) {
 	return (code>>1 - 1), nil
 }
 
-// HostTSCkHz is the host's TSC frequency in kHz, from the first "cpu MHz"
-// line of /proc/cpuinfo. That line is the current clock of CPU 0; on hosts
-// with a constant, invariant TSC (every x86 server of the last decade) it is
-// the TSC rate, which is what tsc_early_khz wants.
+// HostTSCkHz is the host's TSC frequency in kHz, measured as mote's own
+// guests get it (internal/tsc), so both rows of a comparison see one figure.
 func HostTSCkHz() (int, error) {
-	f, err := os.Open("/proc/cpuinfo")
-	if err != nil {
-		return 0, err
-	}
-	defer f.Close()
-	return parseCPUInfoKHz(f)
-}
-
-func parseCPUInfoKHz(r io.Reader) (int, error) {
-	s := bufio.NewScanner(r)
-	for s.Scan() {
-		key, val, ok := strings.Cut(s.Text(), ":")
-		if !ok || strings.TrimSpace(key) != "cpu MHz" {
-			continue
-		}
-		mhz, err := strconv.ParseFloat(strings.TrimSpace(val), 64)
-		if err != nil || mhz <= 0 {
-			return 0, fmt.Errorf("linuxvm: /proc/cpuinfo: bad cpu MHz %q", val)
-		}
-		return int(math.Round(mhz * 1000)), nil
-	}
-	if err := s.Err(); err != nil {
-		return 0, err
-	}
-	return 0, errors.New("linuxvm: /proc/cpuinfo has no cpu MHz line")
+	khz, err := tsc.KHz()
+	return int(khz), err
 }

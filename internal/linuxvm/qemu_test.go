@@ -99,15 +99,3 @@ func TestExitStatus(t *testing.T) {
 		t.Error("ExitStatus(nil) succeeded: QEMU exiting 0 means no status was reported")
 	}
 }
-
-func TestParseCPUInfoKHz(t *testing.T) {
-	in := "processor\t: 0\nmodel name\t: Intel(R) Xeon(R) Processor\ncpu MHz\t\t: 2599.998\ncpu MHz\t\t: 1200.000\n"
-	if got, err := parseCPUInfoKHz(strings.NewReader(in)); err != nil || got != 2599998 {
-		t.Errorf("parseCPUInfoKHz = %d, %v; want 2599998", got, err)
-	}
-	for _, bad := range []string{"", "cpu MHz : fast\n", "cpu MHz : 0\n"} {
-		if _, err := parseCPUInfoKHz(strings.NewReader(bad)); err == nil {
-			t.Errorf("parseCPUInfoKHz(%q) succeeded", bad)
-		}
-	}
-}

@@ -12,6 +12,7 @@ package tsc
 import (
 	"bufio"
 	"errors"
+	"math"
 	"os"
 	"strconv"
 	"strings"
@@ -58,7 +59,7 @@ func cpuinfoKHz(path string) (uint64, error) {
 		if err != nil || mhz <= 0 {
 			break
 		}
-		return uint64(mhz * 1000), nil
+		return uint64(math.Round(mhz * 1000)), nil
 	}
 	return 0, errors.New("no cpu MHz line in " + path)
 }

@@ -33,4 +33,15 @@ func TestCPUInfo(t *testing.T) {
 	if got, err := cpuinfoKHz(p); err != nil || got != 2399998 {
 		t.Errorf("got %d, %v", got, err)
 	}
+	in := "processor\t: 0\nmodel name\t: Intel(R) Xeon(R) Processor\ncpu MHz\t\t: 2599.998\ncpu MHz\t\t: 1200.000\n"
+	os.WriteFile(p, []byte(in), 0o644)
+	if got, err := cpuinfoKHz(p); err != nil || got != 2599998 {
+		t.Errorf("first cpu MHz line: got %d, %v; want 2599998", got, err)
+	}
+	for _, bad := range []string{"", "cpu MHz : fast\n", "cpu MHz : 0\n"} {
+		os.WriteFile(p, []byte(bad), 0o644)
+		if _, err := cpuinfoKHz(p); err == nil {
+			t.Errorf("cpuinfoKHz(%q) succeeded", bad)
+		}
+	}
 }

@@ -23,6 +23,8 @@ import (
 	"fmt"
 	"net/netip"
 	"strings"
+
+	"mote.dev/mote/internal/cmdline"
 )
 
 // Prefix starts every key this package owns.
@@ -170,38 +172,4 @@ func Escape(s string) string {
 
 // Unescape reverses Escape. It accepts any %XX (either case) and rejects a
 // truncated or non-hex escape.
-func Unescape(s string) (string, error) {
-	if !strings.Contains(s, "%") {
-		return s, nil
-	}
-	b := make([]byte, 0, len(s))
-	for i := 0; i < len(s); i++ {
-		if s[i] != '%' {
-			b = append(b, s[i])
-			continue
-		}
-		if i+2 >= len(s) {
-			return "", fmt.Errorf("truncated escape in %q", s)
-		}
-		hi, ok1 := unhex(s[i+1])
-		lo, ok2 := unhex(s[i+2])
-		if !ok1 || !ok2 {
-			return "", fmt.Errorf("bad escape %q in %q", s[i:i+3], s)
-		}
-		b = append(b, hi<<4|lo)
-		i += 2
-	}
-	return string(b), nil
-}
-
-func unhex(c byte) (byte, bool) {
-	switch {
-	case '0' <= c && c <= '9':
-		return c - '0', true
-	case 'a' <= c && c <= 'f':
-		return c - 'a' + 10, true
-	case 'A' <= c && c <= 'F':
-		return c - 'A' + 10, true
-	}
-	return 0, false
-}
+func Unescape(s string) (string, error) { return cmdline.Unescape(s) }
