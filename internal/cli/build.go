@@ -44,16 +44,10 @@ it is written to NAME.img in the current directory, NAME being the package's las
 }
 
 func runBuild(ctx context.Context, c *CLI, opts *buildOptions) error {
-	b, err := c.builder()
-	if err != nil {
-		return err
+	b, p, tmp, err := c.load(ctx, opts.pkg)
+	if tmp != "" {
+		defer os.RemoveAll(tmp)
 	}
-	tmp, err := tempDir()
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(tmp)
-	p, err := b.Load(ctx, opts.pkg, tmp)
 	if err != nil {
 		return err
 	}

@@ -152,5 +152,17 @@ func (c *CLI) builder() (*image.Builder, error) {
 	return &image.Builder{KernelDir: kdir, Stderr: c.Err}, nil
 }
 
-// tempDir makes a scratch directory; the caller removes it.
-func tempDir() (string, error) { return os.MkdirTemp("", "mote-build-") }
+// load resolves pkg for building: a builder, the package, and a scratch directory that the
+// caller removes (it is also returned, empty, when loading fails after making it).
+func (c *CLI) load(ctx context.Context, pkg string) (b *image.Builder, p *image.Package, tmp string, err error) {
+	if b, err = c.builder(); err != nil {
+		return nil, nil, "", err
+	}
+	if tmp, err = os.MkdirTemp("", "mote-build-"); err != nil {
+		return nil, nil, "", err
+	}
+	if p, err = b.Load(ctx, pkg, tmp); err != nil {
+		return nil, nil, tmp, err
+	}
+	return b, p, tmp, nil
+}

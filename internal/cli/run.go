@@ -286,16 +286,10 @@ func (c *CLI) imageFor(ctx context.Context, target string) (string, *image.Manif
 		}
 		return target, m, nil
 	}
-	b, err := c.builder()
-	if err != nil {
-		return "", nil, err
+	b, p, tmp, err := c.load(ctx, target)
+	if tmp != "" {
+		defer os.RemoveAll(tmp)
 	}
-	tmp, err := tempDir()
-	if err != nil {
-		return "", nil, err
-	}
-	defer os.RemoveAll(tmp)
-	p, err := b.Load(ctx, target, tmp)
 	if err != nil {
 		return "", nil, err
 	}

@@ -82,16 +82,10 @@ func runTest(ctx context.Context, c *CLI, opts *testOptions) error {
 	} else if binary == "" {
 		binary = qemu.Binary
 	}
-	b, err := c.builder()
-	if err != nil {
-		return err
+	b, p, tmp, err := c.load(ctx, opts.pkg)
+	if tmp != "" {
+		defer os.RemoveAll(tmp)
 	}
-	tmp, err := tempDir()
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(tmp)
-	p, err := b.Load(ctx, opts.pkg, tmp)
 	if err != nil {
 		return err
 	}
