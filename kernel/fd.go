@@ -17,6 +17,7 @@ const (
 	fkEpoll
 	fkPipeRead
 	fkPipeWrite
+	fkFile
 )
 
 type fdEntry struct {
@@ -68,10 +69,16 @@ func objRefs(kind fileKind, obj int32) int {
 
 // sysClose implements close(2).
 func sysClose(t *thread, f *Frame) int64 {
-	e := getFD(f.RDI)
-	if e == nil {
+	if getFD(f.RDI) == nil {
 		return errno(linux.EBADF)
 	}
+	closeFD(f.RDI)
+	return 0
+}
+
+// closeFD frees descriptor fd and, with its last descriptor, the object.
+func closeFD(fd uint64) {
+	e := &fds[fd]
 	kind, obj := e.kind, e.obj
 	*e = fdEntry{}
 	if objRefs(kind, obj) == 0 {
@@ -82,10 +89,11 @@ func sysClose(t *thread, f *Frame) int64 {
 			epolls[obj].used = false
 		case fkPipeRead, fkPipeWrite:
 			pipeClosed(kind, obj)
+		case fkFile:
+			closeFile(obj)
 		}
-		epollForget(int32(f.RDI))
+		epollForget(int32(fd))
 	}
-	return 0
 }
 
 // sysFcntl implements fcntl(2) for descriptor and status flags.

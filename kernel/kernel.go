@@ -75,6 +75,7 @@ func kmain() {
 	memInit()
 	clockInit()
 	stdinInit()
+	fsInit()
 	threadsInit()
 	startProcess()
 	// startProcess filled in the frame of the first thread.

@@ -50,8 +50,8 @@ func sysEventfd(t *thread, f *Frame) int64 {
 	return sysEventfd2(t, &f2)
 }
 
-func eventfdRead(t *thread, e *fdEntry, addr, n uintptr) int64 {
-	if n < 8 {
+func eventfdRead(t *thread, e *fdEntry, buf []byte) int64 {
+	if len(buf) < 8 {
 		return errno(linux.EINVAL)
 	}
 	ef := &eventfds[e.obj]
@@ -66,24 +66,18 @@ func eventfdRead(t *thread, e *fdEntry, addr, n uintptr) int64 {
 	if ef.semaphore {
 		v = 1
 	}
-	if !writeU64Unaligned(addr, v) {
-		return errno(linux.EFAULT)
-	}
+	*(*uint64)(unsafe.Pointer(&buf[0])) = v
 	ef.count -= v
 	ef.gen++
 	wakePollers()
 	return 8
 }
 
-func eventfdWrite(t *thread, e *fdEntry, addr, n uintptr) int64 {
-	if n < 8 {
+func eventfdWrite(t *thread, e *fdEntry, buf []byte) int64 {
+	if len(buf) < 8 {
 		return errno(linux.EINVAL)
 	}
-	var b [8]byte
-	if !copyIn(b[:], addr) {
-		return errno(linux.EFAULT)
-	}
-	v := *(*uint64)(unsafe.Pointer(&b[0]))
+	v := *(*uint64)(unsafe.Pointer(&buf[0]))
 	if v == ^uint64(0) {
 		return errno(linux.EINVAL)
 	}
@@ -99,12 +93,6 @@ func eventfdWrite(t *thread, e *fdEntry, addr, n uintptr) int64 {
 	ef.gen++
 	wakePollers()
 	return 8
-}
-
-func writeU64Unaligned(addr uintptr, v uint64) bool {
-	var b [8]byte
-	*(*uint64)(unsafe.Pointer(&b[0])) = v
-	return copyOut(addr, b[:])
 }
 
 type epollItem struct {
@@ -176,6 +164,9 @@ func sysEpollCtl(t *thread, f *Frame) int64 {
 	}
 	if uint64(fd) == f.RDI || target.kind == fkEpoll {
 		return errno(linux.EINVAL)
+	}
+	if target.kind == fkFile {
+		return errno(linux.EPERM) // files are always ready; Linux refuses to poll them
 	}
 	var ev struct {
 		Events uint32

@@ -1,0 +1,741 @@
+package kernel
+
+import (
+	"unsafe"
+
+	"mote.dev/mote/kernel/abi/linux"
+)
+
+// The file system: one tree in memory, like Linux's tmpfs. Directories and
+// names live in a fixed inode table; file contents live in page frames
+// reached through direct, indirect and double-indirect slots, as in ext2.
+// Files from the image's PVH module (a tar archive) are read in place from
+// the module's memory until first written, when they are copied to pages.
+//
+// Lookups scan the inode table for a parent and a name. That is linear in
+// the number of files, which stays in the thousands for the programs and
+// test suites this serves; a hash comes when it does not.
+
+const (
+	maxInodes    = 8192
+	namePoolSize = 512 << 10
+	nameMax      = 255
+	pathMax      = 4096
+	symlinkMax   = 40 // links followed in one lookup, as Linux's ELOOP limit
+
+	nDirect      = 12
+	ptrsPerPage  = pageSize / 8
+	maxFilePages = nDirect + ptrsPerPage + ptrsPerPage*ptrsPerPage
+	maxFileSize  = maxFilePages * pageSize
+
+	rootIno = 0
+)
+
+// File types and permission bits of st_mode.
+const (
+	sIFMT   = 0o170000
+	sIFDIR  = 0o040000
+	sIFREG  = 0o100000
+	sIFLNK  = 0o120000
+	sIFCHR  = 0o020000
+	sIFIFO  = 0o010000
+	modeMax = 0o7777
+)
+
+// Character devices under /dev.
+const (
+	devNone = iota
+	devNull
+	devZero
+	devRandom
+	devFull
+)
+
+type inode struct {
+	used   bool
+	dev    uint8 // a device under /dev, for sIFCHR
+	mode   uint32
+	parent int32 // the directory holding this name; -1 when unlinked
+	name   span  // in namePool
+	nlink  int32
+	opens  int32 // open file descriptions; an unlinked inode lives while any
+	uid    uint32
+	gid    uint32
+	size   int64
+	atime  int64
+	mtime  int64
+	ctime  int64
+
+	roData uintptr // contents in the PVH module, until first written; 0 if none
+	direct [nDirect]uintptr
+	ind    uintptr // a frame of frame addresses
+	dind   uintptr // a frame of frames of frame addresses
+}
+
+var (
+	inodes   [maxInodes]inode
+	namePool [namePoolSize]byte
+	nameUsed int32
+	cwdIno   int32
+)
+
+func (n *inode) isDir() bool  { return n.mode&sIFMT == sIFDIR }
+func (n *inode) isReg() bool  { return n.mode&sIFMT == sIFREG }
+func (n *inode) isLink() bool { return n.mode&sIFMT == sIFLNK }
+
+func (n *inode) nameBytes() []byte {
+	return namePool[n.name.off : n.name.off+n.name.len]
+}
+
+func inodeIndex(n *inode) int32 {
+	return int32((uintptr(unsafe.Pointer(n)) - uintptr(unsafe.Pointer(&inodes[0]))) / unsafe.Sizeof(inode{}))
+}
+
+// internName stores a name in the pool. Names are never freed: the pool
+// holds what a test suite's worth of renames and creations needs.
+func internName(b []byte) (span, linux.Errno) {
+	if len(b) > nameMax {
+		return span{}, linux.ENAMETOOLONG
+	}
+	if int(nameUsed)+len(b) > namePoolSize {
+		return span{}, linux.ENOSPC
+	}
+	s := span{nameUsed, int32(len(b))}
+	copy(namePool[nameUsed:], b)
+	nameUsed += int32(len(b))
+	return s, 0
+}
+
+// newInode makes an inode named name in directory parent.
+func newInode(parent int32, name []byte, mode uint32) (int32, linux.Errno) {
+	for i := range inodes {
+		n := &inodes[i]
+		if n.used {
+			continue
+		}
+		s, e := internName(name)
+		if e != 0 {
+			return -1, e
+		}
+		now := walltime()
+		*n = inode{used: true, mode: mode, parent: parent, name: s, nlink: 1, atime: now, mtime: now, ctime: now}
+		if n.isDir() {
+			n.nlink = 2
+		}
+		if parent >= 0 {
+			inodes[parent].mtime = now
+		}
+		return int32(i), 0
+	}
+	return -1, linux.ENOSPC
+}
+
+// lookup finds name in directory dir.
+func lookup(dir int32, name []byte) int32 {
+	for i := range inodes {
+		n := &inodes[i]
+		if n.used && n.parent == dir && i != rootIno && bytesEqual(n.nameBytes(), name) {
+			return int32(i)
+		}
+	}
+	return -1
+}
+
+func bytesEqual(a, b []byte) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// dirEmpty reports whether a directory has no entries.
+func dirEmpty(dir int32) bool {
+	for i := range inodes {
+		if inodes[i].used && inodes[i].parent == dir && i != rootIno {
+			return false
+		}
+	}
+	return true
+}
+
+// release frees an inode once it has neither a name nor an open file.
+func release(ino int32) {
+	n := &inodes[ino]
+	if n.parent >= 0 || n.opens > 0 || ino == rootIno {
+		return
+	}
+	truncatePages(n, 0)
+	n.used = false
+}
+
+// unlinkName removes ino's name from its directory.
+func unlinkName(ino int32) {
+	n := &inodes[ino]
+	if n.parent >= 0 {
+		inodes[n.parent].mtime = walltime()
+		if n.isDir() {
+			inodes[n.parent].nlink--
+		}
+	}
+	n.parent = -1
+	n.nlink = 0
+	n.ctime = walltime()
+	release(ino)
+}
+
+// Path lookup.
+
+// walkResult is what resolving a path found: the inode (or -1 when the
+// last component does not exist), its directory, and the last component.
+type walkResult struct {
+	ino    int32
+	dir    int32
+	last   []byte
+	hasDir bool // the path ended in '/'
+}
+
+// resolve walks path from start (a directory inode). With follow, a
+// symbolic link in the last component is followed too. The last component
+// is returned in lastNameBuf, not in path or a link's target: the trap path
+// cannot let a stack buffer escape to the heap.
+func resolve(start int32, path []byte, follow bool) (walkResult, linux.Errno) {
+	var linkBuf [pathMax]byte
+	r, e := resolveDepth(start, path, follow, 0, linkBuf[:])
+	return walkResult{ino: r.ino, dir: r.dir, last: lastName(r.last), hasDir: r.hasDir}, e
+}
+
+// lastNameBuf holds the final component of the last lookup. One CPU and no
+// preemption in the kernel make one buffer enough.
+var lastNameBuf [nameMax]byte
+
+func lastName(b []byte) []byte {
+	n := copy(lastNameBuf[:], b)
+	return lastNameBuf[:n]
+}
+
+func resolveDepth(start int32, path []byte, follow bool, depth int, linkBuf []byte) (walkResult, linux.Errno) {
+	if len(path) == 0 {
+		return walkResult{}, linux.ENOENT
+	}
+	if len(path) > pathMax {
+		return walkResult{}, linux.ENAMETOOLONG
+	}
+	cur := start
+	if path[0] == '/' {
+		cur = rootIno
+	}
+	res := walkResult{ino: cur, dir: cur}
+	i := 0
+	for {
+		for i < len(path) && path[i] == '/' {
+			i++
+		}
+		if i == len(path) {
+			res.hasDir = len(path) > 0 && path[len(path)-1] == '/'
+			return res, 0
+		}
+		j := i
+		for j < len(path) && path[j] != '/' {
+			j++
+		}
+		comp := path[i:j]
+		lastComp := true
+		for k := j; k < len(path); k++ {
+			if path[k] != '/' {
+				lastComp = false
+				break
+			}
+		}
+		if len(comp) > nameMax {
+			return res, linux.ENAMETOOLONG
+		}
+		if res.ino < 0 {
+			return res, linux.ENOENT
+		}
+		dir := &inodes[res.ino]
+		if !dir.isDir() {
+			return res, linux.ENOTDIR
+		}
+		var next int32
+		switch {
+		case len(comp) == 1 && comp[0] == '.':
+			next = res.ino
+		case len(comp) == 2 && comp[0] == '.' && comp[1] == '.':
+			next = dir.parent
+			if res.ino == rootIno || next < 0 {
+				next = rootIno
+			}
+		default:
+			next = lookup(res.ino, comp)
+		}
+		if next >= 0 && inodes[next].isLink() && (!lastComp || follow || j < len(path)) {
+			if depth >= symlinkMax {
+				return res, linux.ELOOP
+			}
+			target := linkTarget(next, linkBuf)
+			sub, e := resolveDepth(res.ino, target, true, depth+1, linkBuf[len(target):])
+			if e != 0 {
+				return sub, e
+			}
+			if lastComp {
+				// A dangling link at the end names where O_CREAT creates.
+				sub.hasDir = sub.hasDir || j < len(path)
+				return sub, 0
+			}
+			if sub.ino < 0 {
+				return sub, linux.ENOENT
+			}
+			next = sub.ino
+		}
+		res.dir = res.ino
+		res.last = comp
+		res.ino = next
+		i = j
+	}
+}
+
+// linkTarget copies a symlink's target into buf.
+func linkTarget(ino int32, buf []byte) []byte {
+	n := &inodes[ino]
+	k := int(n.size)
+	if k > len(buf) {
+		k = len(buf)
+	}
+	readAt(n, buf[:k], 0)
+	return buf[:k]
+}
+
+// pathOf writes the absolute path of directory ino into buf, from the end,
+// and returns it.
+func pathOf(ino int32, buf []byte) ([]byte, bool) {
+	end := len(buf)
+	pos := end
+	if ino == rootIno {
+		pos--
+		buf[pos] = '/'
+		return buf[pos:], true
+	}
+	for ino != rootIno {
+		n := &inodes[ino]
+		if n.parent < 0 {
+			return nil, false // an unlinked directory
+		}
+		name := n.nameBytes()
+		if pos < len(name)+1 {
+			return nil, false
+		}
+		pos -= len(name)
+		copy(buf[pos:], name)
+		pos--
+		buf[pos] = '/'
+		ino = n.parent
+	}
+	return buf[pos:], true
+}
+
+// File contents.
+
+// pageSlot returns the slot holding the frame of page pg of n, creating the
+// indirect frames when create is set; nil when absent.
+func pageSlot(n *inode, pg int64, create bool) *uintptr {
+	if pg < nDirect {
+		return &n.direct[pg]
+	}
+	pg -= nDirect
+	if pg < ptrsPerPage {
+		if !indirect(&n.ind, create) {
+			return nil
+		}
+		return &(*[ptrsPerPage]uintptr)(unsafe.Pointer(n.ind))[pg]
+	}
+	pg -= ptrsPerPage
+	if pg >= ptrsPerPage*ptrsPerPage || !indirect(&n.dind, create) {
+		return nil
+	}
+	l1 := &(*[ptrsPerPage]uintptr)(unsafe.Pointer(n.dind))[pg/ptrsPerPage]
+	if !indirect(l1, create) {
+		return nil
+	}
+	return &(*[ptrsPerPage]uintptr)(unsafe.Pointer(*l1))[pg%ptrsPerPage]
+}
+
+func indirect(slot *uintptr, create bool) bool {
+	if *slot != 0 {
+		return true
+	}
+	if !create {
+		return false
+	}
+	p := allocFrame()
+	if p == 0 {
+		return false
+	}
+	clearPage(p)
+	*slot = p
+	return true
+}
+
+// readAt copies contents of n at off into buf and returns the count.
+func readAt(n *inode, buf []byte, off int64) int {
+	if off >= n.size {
+		return 0
+	}
+	if int64(len(buf)) > n.size-off {
+		buf = buf[:n.size-off]
+	}
+	if n.roData != 0 {
+		copy(buf, unsafe.Slice((*byte)(unsafe.Pointer(n.roData+uintptr(off))), len(buf)))
+		return len(buf)
+	}
+	done := 0
+	for done < len(buf) {
+		pos := off + int64(done)
+		pg, in := pos/pageSize, int(pos%pageSize)
+		k := pageSize - in
+		if k > len(buf)-done {
+			k = len(buf) - done
+		}
+		if slot := pageSlot(n, pg, false); slot != nil && *slot != 0 {
+			copy(buf[done:done+k], unsafe.Slice((*byte)(unsafe.Pointer(*slot+uintptr(in))), k))
+		} else {
+			for i := done; i < done+k; i++ {
+				buf[i] = 0 // a hole
+			}
+		}
+		done += k
+	}
+	return done
+}
+
+// materialize moves contents read from the module into pages, before a write.
+func materialize(n *inode) linux.Errno {
+	if n.roData == 0 {
+		return 0
+	}
+	src, size := n.roData, n.size
+	n.roData = 0
+	n.size = 0
+	_, e := writeAt(n, unsafe.Slice((*byte)(unsafe.Pointer(src)), size), 0)
+	return e
+}
+
+// writeAt stores buf at off, growing the file; it stops early with ENOSPC
+// when memory runs out.
+func writeAt(n *inode, buf []byte, off int64) (int, linux.Errno) {
+	if e := materialize(n); e != 0 {
+		return 0, e
+	}
+	if off+int64(len(buf)) > maxFileSize || off+int64(len(buf)) < off {
+		return 0, linux.EFBIG
+	}
+	done := 0
+	for done < len(buf) {
+		pos := off + int64(done)
+		pg, in := pos/pageSize, int(pos%pageSize)
+		k := pageSize - in
+		if k > len(buf)-done {
+			k = len(buf) - done
+		}
+		slot := pageSlot(n, pg, true)
+		if slot != nil && *slot == 0 {
+			if p := allocFrame(); p != 0 {
+				clearPage(p)
+				*slot = p
+			}
+		}
+		if slot == nil || *slot == 0 {
+			if done == 0 {
+				return 0, linux.ENOSPC
+			}
+			break
+		}
+		copy(unsafe.Slice((*byte)(unsafe.Pointer(*slot+uintptr(in))), k), buf[done:done+k])
+		done += k
+	}
+	if end := off + int64(done); end > n.size {
+		n.size = end
+	}
+	n.mtime = walltime()
+	n.ctime = n.mtime
+	return done, 0
+}
+
+// truncatePages sets the size of n, freeing the pages past it.
+func truncatePages(n *inode, size int64) linux.Errno {
+	if n.roData != 0 {
+		if size == 0 {
+			n.roData, n.size = 0, 0
+			return 0
+		}
+		if e := materialize(n); e != 0 {
+			return e
+		}
+	}
+	if size > maxFileSize {
+		return linux.EFBIG
+	}
+	keep := (size + pageSize - 1) / pageSize
+	for pg := keep; pg < (n.size+pageSize-1)/pageSize; pg++ {
+		if slot := pageSlot(n, pg, false); slot != nil && *slot != 0 {
+			freeFrame(*slot)
+			*slot = 0
+		}
+	}
+	if size%pageSize != 0 {
+		// Zero the tail of the last page, so growing again reads zeros.
+		if slot := pageSlot(n, keep-1, false); slot != nil && *slot != 0 {
+			tail := unsafe.Slice((*byte)(unsafe.Pointer(*slot)), pageSize)[size%pageSize:]
+			for i := range tail {
+				tail[i] = 0
+			}
+		}
+	}
+	if keep <= nDirect {
+		freeIndirect(&n.ind, 1)
+		freeIndirect(&n.dind, 2)
+	}
+	n.size = size
+	n.mtime = walltime()
+	n.ctime = n.mtime
+	return 0
+}
+
+// freeIndirect frees an indirect frame of the given depth whose entries
+// are all released.
+func freeIndirect(slot *uintptr, depth int) {
+	if *slot == 0 {
+		return
+	}
+	if depth == 2 {
+		t := (*[ptrsPerPage]uintptr)(unsafe.Pointer(*slot))
+		for i := range t {
+			freeIndirect(&t[i], 1)
+		}
+	}
+	freeFrame(*slot)
+	*slot = 0
+}
+
+// Boot: the tree, /dev, /tmp, and the module's files.
+
+func fsInit() {
+	inodes[rootIno] = inode{used: true, mode: sIFDIR | 0o755, parent: rootIno, nlink: 2}
+	now := walltime()
+	inodes[rootIno].atime, inodes[rootIno].mtime, inodes[rootIno].ctime = now, now, now
+	dev := mkdirAll([]byte("/dev"))
+	for _, d := range [...]struct {
+		name string
+		dev  uint8
+	}{{"null", devNull}, {"zero", devZero}, {"random", devRandom}, {"urandom", devRandom}, {"full", devFull}} {
+		if ino, e := newInode(dev, []byte(d.name), sIFCHR|0o666); e == 0 {
+			inodes[ino].dev = d.dev
+		}
+	}
+	if tmp := mkdirAll([]byte("/tmp")); tmp >= 0 {
+		inodes[tmp].mode = sIFDIR | 0o1777
+	}
+	// /proc/self/exe names the program, as os.Executable reads it. The image
+	// holds no file of the program itself: exec of it fails, as exec does.
+	if self := mkdirAll([]byte("/proc/self")); self >= 0 && nargv > 0 {
+		if ino, e := newInode(self, []byte("exe"), sIFLNK|0o777); e == 0 {
+			writeAt(&inodes[ino], argv[0].bytes(), 0)
+		}
+	}
+	cwdIno = rootIno
+	if len(cwd.bytes()) > 0 && cwd.bytes()[0] == '/' {
+		if d := mkdirAll(cwd.bytes()); d >= 0 {
+			cwdIno = d
+		}
+	}
+	if initrd.end > initrd.start {
+		unpackTar(cwdIno, initrd.start, initrd.end)
+	}
+}
+
+// mkdirAll makes the directories of an absolute path and returns the last.
+func mkdirAll(path []byte) int32 {
+	cur := int32(rootIno)
+	i := 0
+	for i < len(path) {
+		for i < len(path) && path[i] == '/' {
+			i++
+		}
+		j := i
+		for j < len(path) && path[j] != '/' {
+			j++
+		}
+		if j > i {
+			next := lookup(cur, path[i:j])
+			if next < 0 {
+				n, e := newInode(cur, path[i:j], sIFDIR|0o755)
+				if e != 0 {
+					return -1
+				}
+				inodes[cur].nlink++
+				next = n
+			}
+			cur = next
+		}
+		i = j
+	}
+	return cur
+}
+
+// unpackTar adds the entries of the ustar/PAX archive in [start, end) under
+// directory dir. File contents stay where they are.
+func unpackTar(dir int32, start, end uintptr) {
+	var longName [pathMax]byte
+	longLen := 0
+	for p := start; p+512 <= end; {
+		h := unsafe.Slice((*byte)(unsafe.Pointer(p)), 512)
+		if h[0] == 0 {
+			return // the end-of-archive blocks
+		}
+		size := int64(octal(h[124:136]))
+		data := p + 512
+		next := data + uintptr((size+511)&^511)
+		if next > end || next < data {
+			logRecord().s("module: truncated tar archive").nl()
+			return
+		}
+		typ := h[156]
+		var name []byte
+		switch {
+		case typ == 'x' || typ == 'L':
+			longLen = tarLongName(typ, unsafe.Slice((*byte)(unsafe.Pointer(data)), size), longName[:])
+			p = next
+			continue
+		case longLen > 0:
+			name = longName[:longLen]
+		default:
+			name = cstr(h[0:100])
+			if prefix := cstr(h[345:500]); len(prefix) > 0 && bytesEqual(h[257:262], []byte("ustar")) {
+				if len(prefix)+1+len(name) <= len(longName) {
+					copy(longName[:], prefix)
+					longName[len(prefix)] = '/'
+					copy(longName[len(prefix)+1:], name)
+					name = longName[:len(prefix)+1+len(name)]
+				}
+			}
+		}
+		longLen = 0
+		mode := uint32(octal(h[100:108])) & modeMax
+		parent, base := tarParent(dir, name)
+		if parent >= 0 && len(base) > 0 {
+			switch typ {
+			case '5':
+				if d := lookup(parent, base); d < 0 {
+					if ino, e := newInode(parent, base, sIFDIR|mode); e == 0 {
+						inodes[parent].nlink++
+						_ = ino
+					}
+				}
+			case '0', 0:
+				if ino, e := newInode(parent, base, sIFREG|mode); e == 0 {
+					inodes[ino].roData = data
+					inodes[ino].size = size
+				}
+			case '2':
+				if ino, e := newInode(parent, base, sIFLNK|0o777); e == 0 {
+					writeAt(&inodes[ino], cstr(h[157:257]), 0)
+				}
+			}
+		}
+		p = next
+	}
+}
+
+// tarParent makes the directories of a relative tar name under dir and
+// returns the parent and the last component.
+func tarParent(dir int32, name []byte) (int32, []byte) {
+	for len(name) > 0 && name[len(name)-1] == '/' {
+		name = name[:len(name)-1]
+	}
+	cut := -1
+	for i := len(name) - 1; i >= 0; i-- {
+		if name[i] == '/' {
+			cut = i
+			break
+		}
+	}
+	if cut < 0 {
+		return dir, name
+	}
+	cur := dir
+	i := 0
+	for i < cut {
+		j := i
+		for j < cut && name[j] != '/' {
+			j++
+		}
+		if j > i && !(j-i == 1 && name[i] == '.') {
+			next := lookup(cur, name[i:j])
+			if next < 0 {
+				n, e := newInode(cur, name[i:j], sIFDIR|0o755)
+				if e != 0 {
+					return -1, nil
+				}
+				inodes[cur].nlink++
+				next = n
+			}
+			cur = next
+		}
+		i = j + 1
+	}
+	return cur, name[cut+1:]
+}
+
+// tarLongName takes the name from a PAX header ("N path=NAME\n" records) or
+// a GNU long-name entry.
+func tarLongName(typ byte, data []byte, out []byte) int {
+	if typ == 'L' {
+		return copy(out, cstr(data))
+	}
+	for len(data) > 0 {
+		sp := 0
+		for sp < len(data) && data[sp] != ' ' {
+			sp++
+		}
+		n := int(parseUint(data[:sp]))
+		if n <= sp || n > len(data) {
+			return 0
+		}
+		rec := data[sp+1 : n-1] // without the newline
+		if len(rec) > 5 && bytesEqual(rec[:5], []byte("path=")) {
+			return copy(out, rec[5:])
+		}
+		data = data[n:]
+	}
+	return 0
+}
+
+func cstr(b []byte) []byte {
+	for i, c := range b {
+		if c == 0 {
+			return b[:i]
+		}
+	}
+	return b
+}
+
+func octal(b []byte) uint64 {
+	var v uint64
+	for _, c := range b {
+		if c == ' ' || c == 0 {
+			if v != 0 {
+				break
+			}
+			continue
+		}
+		if c < '0' || c > '7' {
+			break
+		}
+		v = v*8 + uint64(c-'0')
+	}
+	return v
+}
