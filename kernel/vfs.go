@@ -625,7 +625,11 @@ func unpackTar(dir int32, start, end uintptr) {
 		}
 		longLen = 0
 		mode := uint32(octal(h[100:108])) & modeMax
-		parent, base := tarParent(dir, name)
+		top := dir
+		if len(name) > 0 && name[0] == '/' {
+			top = rootIno // an absolute name: a file the guest needs at the host's path
+		}
+		parent, base := tarParent(top, name)
 		if parent >= 0 && len(base) > 0 {
 			switch typ {
 			case '5':
@@ -668,6 +672,9 @@ func tarParent(dir int32, name []byte) (int32, []byte) {
 	}
 	cur := dir
 	i := 0
+	for i < cut && name[i] == '/' {
+		i++
+	}
 	for i < cut {
 		j := i
 		for j < cut && name[j] != '/' {

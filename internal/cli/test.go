@@ -113,7 +113,7 @@ func runTest(ctx context.Context, c *CLI, opts *testOptions) error {
 		}
 		return err
 	}
-	files, ok, err := image.PackTestDir(p.Dir)
+	files, ok, err := image.PackTestDir(p.Dir, testExtras(p)...)
 	if err != nil {
 		return fmt.Errorf("packing %s: %w", p.Dir, err)
 	}
@@ -199,4 +199,17 @@ func TestBinaryArgs(flags []string) []string {
 		out = slices.Insert(out, 1, "-test.timeout=10m0s")
 	}
 	return out
+}
+
+// testExtras lists host files a package's tests read from outside its directory: the standard
+// library's time tests load $GOROOT/lib/time/zoneinfo.zip by a path relative to the package.
+func testExtras(p *image.Package) []string {
+	if !p.Standard {
+		return nil
+	}
+	goroot := strings.TrimSuffix(filepath.ToSlash(p.Dir), "/src/"+p.ImportPath)
+	if goroot == filepath.ToSlash(p.Dir) {
+		return nil
+	}
+	return []string{filepath.Join(filepath.FromSlash(goroot), "lib", "time", "zoneinfo.zip")}
 }

@@ -13,9 +13,11 @@ import (
 // PackTestDir packs what a test binary may read from its package directory into a tar file:
 // the directory's regular files and, recursively, its testdata/ tree. Entry names are relative
 // to the package directory (the guest's working directory, cwd= on the command line). The tar is
-// reproducible: sorted names, zero times and owners, modes reduced to 0644 or 0755. It reports
-// false when there is nothing to pack.
-func PackTestDir(dir string) ([]byte, bool, error) {
+// reproducible: sorted names, zero times and owners, modes reduced to 0644 or 0755. Each extra
+// file (an absolute host path) is packed under its absolute name, so the guest finds it at the
+// same path; extras that do not exist are left out. It reports false when there is nothing to
+// pack.
+func PackTestDir(dir string, extra ...string) ([]byte, bool, error) {
 	var names []string
 	entries, err := os.ReadDir(dir)
 	if err != nil {
@@ -42,6 +44,11 @@ func PackTestDir(dir string) ([]byte, bool, error) {
 			return nil, false, err
 		}
 	}
+	for _, x := range extra {
+		if st, err := os.Stat(x); err == nil && st.Mode().IsRegular() && filepath.IsAbs(x) {
+			names = append(names, filepath.ToSlash(x))
+		}
+	}
 	if len(names) == 0 {
 		return nil, false, nil
 	}
@@ -51,6 +58,9 @@ func PackTestDir(dir string) ([]byte, bool, error) {
 	tw := tar.NewWriter(&buf)
 	for _, name := range names {
 		p := filepath.Join(dir, filepath.FromSlash(name))
+		if filepath.IsAbs(filepath.FromSlash(name)) {
+			p = filepath.FromSlash(name)
+		}
 		st, err := os.Lstat(p)
 		if err != nil {
 			return nil, false, err

@@ -54,3 +54,21 @@ func TestPackTestDir(t *testing.T) {
 		t.Errorf("empty dir: %v %v", ok, err)
 	}
 }
+
+func TestPackTestDirExtras(t *testing.T) {
+	dir := t.TempDir()
+	extra := filepath.Join(t.TempDir(), "zoneinfo.zip")
+	os.WriteFile(extra, []byte("zip"), 0o644)
+	b, ok, err := PackTestDir(dir, extra, filepath.Join(dir, "missing"))
+	if err != nil || !ok {
+		t.Fatal(ok, err)
+	}
+	tr := tar.NewReader(bytes.NewReader(b))
+	h, err := tr.Next()
+	if err != nil || h.Name != filepath.ToSlash(extra) || h.Size != 3 {
+		t.Fatalf("first entry %+v, %v; want %s", h, err, extra)
+	}
+	if _, err := tr.Next(); err != io.EOF {
+		t.Errorf("a missing extra was packed: %v", err)
+	}
+}
