@@ -1,6 +1,9 @@
 package kernel
 
 import (
+	"os"
+	"os/exec"
+	"strings"
 	"testing"
 	"time"
 )
@@ -54,5 +57,27 @@ func TestParseCmdline(t *testing.T) {
 	}
 	if tscKHz != 2600000 || string(cwd.bytes()) != "/src/x" {
 		t.Errorf("tsc_khz %d, cwd %q", tscKHz, cwd.bytes())
+	}
+}
+
+// TestNoHeapOnTrapPath checks that nothing in the kernel package escapes to the heap: the
+// kernel runs before and beside the Go runtime, where an allocation would crash the machine.
+func TestNoHeapOnTrapPath(t *testing.T) {
+	if testing.Short() {
+		t.Skip("compiles the kernel")
+	}
+	cmd := exec.Command("go", "build", "-gcflags=-m", "-o", os.DevNull, ".")
+	cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH=amd64", "CGO_ENABLED=0")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	for _, line := range strings.Split(string(out), "\n") {
+		if strings.Contains(line, "_test.go") {
+			continue
+		}
+		if strings.Contains(line, "escapes to heap") || strings.Contains(line, "moved to heap") {
+			t.Errorf("heap use in the kernel: %s", line)
+		}
 	}
 }

@@ -133,7 +133,9 @@ func openAt(dirfd uint64, path uintptr, flags uint64, mode uint32) int64 {
 	if flags&oTmpfile == oTmpfile {
 		return errno(linux.EOPNOTSUPP)
 	}
-	r, e := lookupAt(dirfd, path, flags&linux.O_NOFOLLOW == 0)
+	// O_CREAT|O_EXCL never follows a final symlink: a dangling one is EEXIST.
+	excl := flags&(linux.O_CREAT|linux.O_EXCL) == linux.O_CREAT|linux.O_EXCL
+	r, e := lookupAt(dirfd, path, flags&linux.O_NOFOLLOW == 0 && !excl)
 	if e != 0 {
 		return errno(e)
 	}
@@ -454,7 +456,8 @@ func sysGetdents64(t *thread, f *Frame) int64 {
 		if !n.used || n.parent != of.ino || i == rootIno {
 			continue
 		}
-		if !emit(int32(i), dirType(n), n.nameBytes(), i+3) {
+		b := body(int32(i))
+		if !emit(b, dirType(&inodes[b]), n.nameBytes(), i+3) {
 			return getdentsResult(used)
 		}
 		of.off = i + 3
@@ -497,8 +500,8 @@ func mkdirAt(dirfd uint64, path uintptr, mode uint32) int64 {
 	if e != 0 {
 		return errno(e)
 	}
-	if r.ino >= 0 {
-		return errno(linux.EEXIST)
+	if r.ino >= 0 || r.viaLink {
+		return errno(linux.EEXIST) // a dangling symlink is a name too
 	}
 	if r.dir < 0 || len(r.last) == 0 {
 		return errno(linux.ENOENT)
@@ -562,7 +565,7 @@ func unlinkAt(dirfd uint64, path uintptr, rmdir bool) int64 {
 	} else if n.isDir() || r.hasDir {
 		return errno(linux.EISDIR)
 	}
-	unlinkName(r.ino)
+	unlinkName(r.name)
 	return 0
 }
 
@@ -593,12 +596,15 @@ func renameAt(olddirfd uint64, oldpath uintptr, newdirfd uint64, newpath uintptr
 	if from.ino < 0 {
 		return errno(linux.ENOENT)
 	}
-	if from.ino == rootIno {
-		return errno(linux.EBUSY)
+	if from.ino == rootIno || isDots(from.last) {
+		return errno(linux.EBUSY) // "." and ".." are not names that can move
 	}
 	to, e := lookupAt(newdirfd, newpath, false)
 	if e != 0 {
 		return errno(e)
+	}
+	if to.ino == rootIno || isDots(to.last) {
+		return errno(linux.EBUSY)
 	}
 	if to.dir < 0 || !inodes[to.dir].isDir() {
 		return errno(linux.ENOENT)
@@ -606,7 +612,8 @@ func renameAt(olddirfd uint64, oldpath uintptr, newdirfd uint64, newpath uintptr
 	if to.ino == from.ino {
 		return 0
 	}
-	src := &inodes[from.ino]
+	src := &inodes[from.ino]  // what moves
+	ent := &inodes[from.name] // the entry that names it
 	// A directory cannot move below itself.
 	if src.isDir() {
 		for d := to.dir; ; d = inodes[d].parent {
@@ -632,8 +639,8 @@ func renameAt(olddirfd uint64, oldpath uintptr, newdirfd uint64, newpath uintptr
 		case dst.isDir() && !dirEmpty(to.ino):
 			return errno(linux.ENOTEMPTY)
 		}
-		name = dst.name
-		unlinkName(to.ino)
+		name = inodes[to.name].name
+		unlinkName(to.name)
 	} else {
 		if to.hasDir && !src.isDir() {
 			return errno(linux.ENOTDIR)
@@ -644,11 +651,11 @@ func renameAt(olddirfd uint64, oldpath uintptr, newdirfd uint64, newpath uintptr
 		}
 	}
 	if src.isDir() {
-		inodes[src.parent].nlink--
+		inodes[ent.parent].nlink--
 		inodes[to.dir].nlink++
 	}
-	src.parent = to.dir
-	src.name = name
+	ent.parent = to.dir
+	ent.name = name
 	now := walltime()
 	src.ctime = now
 	inodes[to.dir].mtime = now
@@ -972,7 +979,12 @@ func sysGetcwd(t *thread, f *Frame) int64 {
 	var buf [pathMax]byte
 	dir, ok := pathOf(cwdIno, buf[:])
 	if !ok {
-		return errno(linux.ENOENT)
+		for d := cwdIno; d != rootIno; d = inodes[d].parent {
+			if inodes[d].parent < 0 {
+				return errno(linux.ENOENT) // the directory was removed
+			}
+		}
+		return errno(linux.ENAMETOOLONG)
 	}
 	if uint64(len(dir))+1 > f.RSI {
 		return errno(linux.ERANGE)
@@ -1080,5 +1092,92 @@ func sysFadvise64(t *thread, f *Frame) int64 {
 	if getFD(f.RDI) == nil {
 		return errno(linux.EBADF)
 	}
+	return 0
+}
+
+// isDots reports whether a path's last component is "." or "..".
+func isDots(b []byte) bool {
+	return len(b) == 1 && b[0] == '.' || len(b) == 2 && b[0] == '.' && b[1] == '.'
+}
+
+// sysFchmodat2 implements fchmodat2(2): with AT_SYMLINK_NOFOLLOW a symlink
+// itself cannot change mode (EOPNOTSUPP, as on Linux).
+func sysFchmodat2(t *thread, f *Frame) int64 {
+	if f.R10&^(atSymlinkNofollow|atEmptyPath) != 0 {
+		return errno(linux.EINVAL)
+	}
+	if f.R10&atEmptyPath != 0 {
+		var b [1]byte
+		if p, ok := userString(uintptr(f.RSI), b[:]); ok && len(p) == 0 {
+			f2 := Frame{RDI: f.RDI, RSI: f.RDX}
+			return sysFchmod(t, &f2)
+		}
+	}
+	r, e := lookupAt(f.RDI, uintptr(f.RSI), f.R10&atSymlinkNofollow == 0)
+	if e != 0 {
+		return errno(e)
+	}
+	if r.ino < 0 {
+		return errno(linux.ENOENT)
+	}
+	if inodes[r.ino].isLink() {
+		return errno(linux.EOPNOTSUPP)
+	}
+	return chmodInode(r.ino, f.RDX)
+}
+
+// sysGetgroups implements getgroups(2): the app's user is in no
+// supplementary group.
+func sysGetgroups(t *thread, f *Frame) int64 {
+	if int32(f.RDI) < 0 {
+		return errno(linux.EINVAL)
+	}
+	return 0
+}
+
+// sysLinkat implements linkat(2): a hard link is a directory entry of its
+// own that names the target inode.
+func sysLinkat(t *thread, f *Frame) int64 {
+	if f.R8&^(atSymlinkFollow|atEmptyPath) != 0 {
+		return errno(linux.EINVAL)
+	}
+	return linkAt(f.RDI, uintptr(f.RSI), f.RDX, uintptr(f.R10), f.R8&atSymlinkFollow != 0)
+}
+
+// sysLink implements link(2).
+func sysLink(t *thread, f *Frame) int64 {
+	return linkAt(atFDCWD, uintptr(f.RDI), atFDCWD, uintptr(f.RSI), false)
+}
+
+func linkAt(olddirfd uint64, oldpath uintptr, newdirfd uint64, newpath uintptr, follow bool) int64 {
+	from, e := lookupAt(olddirfd, oldpath, follow)
+	if e != 0 {
+		return errno(e)
+	}
+	if from.ino < 0 {
+		return errno(linux.ENOENT)
+	}
+	if inodes[from.ino].isDir() {
+		return errno(linux.EPERM)
+	}
+	to, e := lookupAt(newdirfd, newpath, false)
+	if e != 0 {
+		return errno(e)
+	}
+	if to.ino >= 0 || to.viaLink {
+		return errno(linux.EEXIST)
+	}
+	if to.dir < 0 || len(to.last) == 0 || to.hasDir {
+		return errno(linux.ENOENT)
+	}
+	b := &inodes[from.ino]
+	ent, e := newInode(to.dir, to.last, b.mode)
+	if e != 0 {
+		return errno(e)
+	}
+	inodes[ent].link = from.ino + 1
+	inodes[ent].nlink = 0
+	b.nlink++
+	b.ctime = walltime()
 	return 0
 }

@@ -1,20 +1,45 @@
 package kernel
 
-import "mote.dev/mote/kernel/abi/linux"
+import (
+	"unsafe"
 
-// Pipes: a 64 KiB ring per pipe, as Linux's default capacity.
+	"mote.dev/mote/kernel/abi/linux"
+)
 
-const pipeSize = 64 << 10
+// Pipes: a 64 KiB ring per pipe, as Linux's default capacity, in page frames
+// taken on the first write and given back when the pipe closes.
+
+const (
+	pipeSize  = 64 << 10
+	pipePages = pipeSize / pageSize
+)
 
 type pipe struct {
 	used             bool
-	buf              [pipeSize]byte
+	pages            [pipePages]uintptr
 	head, n          int
 	readers, writers int
 	gen              uint64
 }
 
-var pipes [16]pipe
+var pipes [256]pipe
+
+// at returns the byte at ring position i.
+func (p *pipe) at(i int) *byte {
+	return (*byte)(unsafe.Pointer(p.pages[i/pageSize] + uintptr(i%pageSize)))
+}
+
+// ensurePages gives the ring its frames; false when memory is exhausted.
+func (p *pipe) ensurePages() bool {
+	for i := range p.pages {
+		if p.pages[i] == 0 {
+			if p.pages[i] = allocFrame(); p.pages[i] == 0 {
+				return false
+			}
+		}
+	}
+	return true
+}
 
 // sysPipe2 implements pipe2(2).
 func sysPipe2(t *thread, f *Frame) int64 {
@@ -72,7 +97,7 @@ func pipeRead(t *thread, e *fdEntry, buf []byte) int64 {
 	}
 	k := 0
 	for k < len(buf) && p.n > 0 {
-		buf[k] = p.buf[p.head]
+		buf[k] = *p.at(p.head)
 		p.head = (p.head + 1) % pipeSize
 		p.n--
 		k++
@@ -100,9 +125,12 @@ func pipeWrite(t *thread, e *fdEntry, buf []byte) int64 {
 		block(t, waitPoll, 0, 0)
 		return 0
 	}
+	if !p.ensurePages() {
+		return errno(linux.ENOMEM)
+	}
 	k := 0
 	for k < len(buf) && p.n < pipeSize {
-		p.buf[(p.head+p.n)%pipeSize] = buf[k]
+		*p.at((p.head + p.n) % pipeSize) = buf[k]
 		p.n++
 		k++
 	}
@@ -142,6 +170,12 @@ func pipeClosed(kind fileKind, obj int32) {
 	}
 	p.gen++
 	if p.readers == 0 && p.writers == 0 {
+		for i := range p.pages {
+			if p.pages[i] != 0 {
+				freeFrame(p.pages[i])
+				p.pages[i] = 0
+			}
+		}
 		p.used = false
 	}
 	wakePollers()

@@ -66,6 +66,7 @@ type inode struct {
 	mtime  int64
 	ctime  int64
 
+	link   int32   // a hard link: the index+1 of the inode it names; 0 if none
 	roData uintptr // contents in the PVH module, until first written; 0 if none
 	direct [nDirect]uintptr
 	ind    uintptr // a frame of frame addresses
@@ -166,47 +167,72 @@ func dirEmpty(dir int32) bool {
 // release frees an inode once it has neither a name nor an open file.
 func release(ino int32) {
 	n := &inodes[ino]
-	if n.parent >= 0 || n.opens > 0 || ino == rootIno {
+	if n.parent >= 0 || n.opens > 0 || n.nlink > 0 || ino == rootIno {
 		return
 	}
 	truncatePages(n, 0)
 	n.used = false
 }
 
-// unlinkName removes ino's name from its directory.
-func unlinkName(ino int32) {
-	n := &inodes[ino]
+// unlinkName removes the directory entry ent. The inode it names goes when
+// it has no name and no open file left.
+func unlinkName(ent int32) {
+	n := &inodes[ent]
+	now := walltime()
 	if n.parent >= 0 {
-		inodes[n.parent].mtime = walltime()
+		inodes[n.parent].mtime = now
 		if n.isDir() {
 			inodes[n.parent].nlink--
 		}
 	}
+	if n.link != 0 {
+		// A hard link: the entry goes, its target loses a name.
+		b := n.link - 1
+		*n = inode{}
+		inodes[b].nlink--
+		inodes[b].ctime = now
+		release(b)
+		return
+	}
 	n.parent = -1
-	n.nlink = 0
-	n.ctime = walltime()
-	release(ino)
+	if n.isDir() {
+		n.nlink = 0
+	} else {
+		n.nlink--
+	}
+	n.ctime = now
+	release(ent)
 }
 
 // Path lookup.
 
 // walkResult is what resolving a path found: the inode (or -1 when the
-// last component does not exist), its directory, and the last component.
+// last component does not exist), the directory entry that named it (a
+// hard link names its target through an entry of its own), the directory,
+// and the last component.
 type walkResult struct {
-	ino    int32
-	dir    int32
-	last   []byte
-	hasDir bool // the path ended in '/'
+	ino     int32
+	name    int32
+	dir     int32
+	last    []byte
+	hasDir  bool // the path ended in '/'
+	viaLink bool // the last component was a symlink, followed
 }
 
 // resolve walks path from start (a directory inode). With follow, a
-// symbolic link in the last component is followed too. The last component
-// is returned in lastNameBuf, not in path or a link's target: the trap path
-// cannot let a stack buffer escape to the heap.
+// symbolic link in the last component is followed too; a trailing slash
+// follows it as well, as on Linux, and makes anything but a directory
+// ENOTDIR. The last component is returned in lastNameBuf, not in path or a
+// link's target: the trap path cannot let a stack buffer escape to the heap.
 func resolve(start int32, path []byte, follow bool) (walkResult, linux.Errno) {
 	var linkBuf [pathMax]byte
 	r, e := resolveDepth(start, path, follow, 0, linkBuf[:])
-	return walkResult{ino: r.ino, dir: r.dir, last: lastName(r.last), hasDir: r.hasDir}, e
+	if e == 0 && r.hasDir && r.ino >= 0 && !inodes[r.ino].isDir() {
+		e = linux.ENOTDIR
+	}
+	// A new value, so that nothing returned can point into linkBuf or path.
+	return walkResult{ino: r.ino, name: r.name, dir: r.dir, last: lastName(r.last),
+		hasDir: r.hasDir, viaLink: r.viaLink}, e
 }
 
 // lastNameBuf holds the final component of the last lookup. One CPU and no
@@ -216,6 +242,15 @@ var lastNameBuf [nameMax]byte
 func lastName(b []byte) []byte {
 	n := copy(lastNameBuf[:], b)
 	return lastNameBuf[:n]
+}
+
+// body returns the inode a directory entry stands for: itself, or the
+// target of a hard link.
+func body(i int32) int32 {
+	if i >= 0 && inodes[i].link != 0 {
+		return inodes[i].link - 1
+	}
+	return i
 }
 
 func resolveDepth(start int32, path []byte, follow bool, depth int, linkBuf []byte) (walkResult, linux.Errno) {
@@ -229,14 +264,14 @@ func resolveDepth(start int32, path []byte, follow bool, depth int, linkBuf []by
 	if path[0] == '/' {
 		cur = rootIno
 	}
-	res := walkResult{ino: cur, dir: cur}
+	res := walkResult{ino: cur, name: cur, dir: cur}
+	res.hasDir = path[len(path)-1] == '/'
 	i := 0
 	for {
 		for i < len(path) && path[i] == '/' {
 			i++
 		}
 		if i == len(path) {
-			res.hasDir = len(path) > 0 && path[len(path)-1] == '/'
 			return res, 0
 		}
 		j := i
@@ -261,19 +296,20 @@ func resolveDepth(start int32, path []byte, follow bool, depth int, linkBuf []by
 		if !dir.isDir() {
 			return res, linux.ENOTDIR
 		}
-		var next int32
+		var entry int32
 		switch {
 		case len(comp) == 1 && comp[0] == '.':
-			next = res.ino
+			entry = res.ino
 		case len(comp) == 2 && comp[0] == '.' && comp[1] == '.':
-			next = dir.parent
-			if res.ino == rootIno || next < 0 {
-				next = rootIno
+			entry = dir.parent
+			if res.ino == rootIno || entry < 0 {
+				entry = rootIno
 			}
 		default:
-			next = lookup(res.ino, comp)
+			entry = lookup(res.ino, comp)
 		}
-		if next >= 0 && inodes[next].isLink() && (!lastComp || follow || j < len(path)) {
+		next := body(entry)
+		if next >= 0 && inodes[next].isLink() && (!lastComp || follow || res.hasDir) {
 			if depth >= symlinkMax {
 				return res, linux.ELOOP
 			}
@@ -284,17 +320,19 @@ func resolveDepth(start int32, path []byte, follow bool, depth int, linkBuf []by
 			}
 			if lastComp {
 				// A dangling link at the end names where O_CREAT creates.
-				sub.hasDir = sub.hasDir || j < len(path)
+				sub.hasDir = sub.hasDir || res.hasDir
+				sub.viaLink = true
 				return sub, 0
 			}
 			if sub.ino < 0 {
 				return sub, linux.ENOENT
 			}
-			next = sub.ino
+			entry, next = sub.name, sub.ino
 		}
 		res.dir = res.ino
 		res.last = comp
 		res.ino = next
+		res.name = entry
 		i = j
 	}
 }
@@ -538,6 +576,21 @@ func fsInit() {
 	}
 	if tmp := mkdirAll([]byte("/tmp")); tmp >= 0 {
 		inodes[tmp].mode = sIFDIR | 0o1777
+	}
+	// The directories and /etc files programs expect of a Linux system.
+	for _, d := range [...]string{"/etc", "/usr/bin", "/usr/lib", "/var/tmp", "/home", "/root"} {
+		mkdirAll([]byte(d))
+	}
+	etc := lookup(rootIno, []byte("etc"))
+	for _, ef := range [...]struct{ name, body string }{
+		{"passwd", "root:x:0:0:root:/root:/sbin/nologin\nnobody:x:65534:65534:nobody:/nonexistent:/sbin/nologin\n"},
+		{"group", "root:x:0:\nnogroup:x:65534:\n"},
+		{"hosts", "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"},
+		{"nsswitch.conf", "hosts: files dns\n"},
+	} {
+		if ino, e := newInode(etc, []byte(ef.name), sIFREG|0o644); e == 0 {
+			writeAt(&inodes[ino], []byte(ef.body), 0)
+		}
 	}
 	// /proc/self/exe names the program, as os.Executable reads it. The image
 	// holds no file of the program itself: exec of it fails, as exec does.
