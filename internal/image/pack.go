@@ -11,7 +11,8 @@ import (
 )
 
 // PackTestDir packs what a test binary may read from its package directory into a tar file:
-// the directory's regular files and, recursively, its testdata/ tree. Entry names are relative
+// the directory's regular files, its other subdirectories (empty) and, recursively, its
+// testdata/ tree. Entry names are relative
 // to the package directory (the guest's working directory, cwd= on the command line). The tar is
 // reproducible: sorted names, zero times and owners, modes reduced to 0644 or 0755. Each extra
 // file (an absolute host path) is packed under its absolute name, so the guest finds it at the
@@ -24,7 +25,12 @@ func PackTestDir(dir string, extra ...string) ([]byte, bool, error) {
 		return nil, false, err
 	}
 	for _, e := range entries {
-		if e.Type().IsRegular() {
+		switch {
+		case e.Type().IsRegular():
+			names = append(names, e.Name())
+		case e.IsDir() && e.Name() != "testdata":
+			// Subdirectories appear, empty: tests list their package directory
+			// (os's TestReadDir looks for os/exec).
 			names = append(names, e.Name())
 		}
 	}

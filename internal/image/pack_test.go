@@ -42,7 +42,7 @@ func TestPackTestDir(t *testing.T) {
 		}
 		names = append(names, h.Name)
 	}
-	want := []string{"a.go", "a_test.go", "testdata/", "testdata/sub/", "testdata/sub/y.txt", "testdata/x.txt"}
+	want := []string{"a.go", "a_test.go", "sub/", "testdata/", "testdata/sub/", "testdata/sub/y.txt", "testdata/x.txt"}
 	if !slices.Equal(names, want) {
 		t.Errorf("entries %q, want %q", names, want)
 	}
