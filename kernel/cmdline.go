@@ -61,6 +61,8 @@ func parseCmdline() {
 			cwd = val
 		case bytesEq(key, "tsc_khz"):
 			tscKHz = parseUint(val.bytes())
+		case bytesEq(key, "trace"):
+			traceSyscalls = parseUint(val.bytes()) != 0
 		}
 	}
 }

@@ -18,6 +18,7 @@ const (
 	fkPipeRead
 	fkPipeWrite
 	fkFile
+	fkSocket
 )
 
 type fdEntry struct {
@@ -91,6 +92,8 @@ func closeFD(fd uint64) {
 			pipeClosed(kind, obj)
 		case fkFile:
 			closeFile(obj)
+		case fkSocket:
+			socketClosed(obj)
 		}
 		epollForget(int32(fd))
 	}
@@ -166,6 +169,8 @@ func pollState(fd int32) (uint32, uint64) {
 		return ev, ef.gen
 	case fkPipeRead, fkPipeWrite:
 		return pipePoll(e)
+	case fkSocket:
+		return sockets[e.obj].ready, sockets[e.obj].gen
 	}
 	return 0, 0
 }

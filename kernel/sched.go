@@ -34,7 +34,8 @@ const (
 	waitFutex
 	waitSleep
 	waitForever
-	waitPoll // epoll, eventfd, stdin: restarted when a file changes
+	waitPoll    // epoll, eventfd, stdin: restarted when a file changes
+	waitService // a call forwarded to the socket service; not interrupted
 )
 
 type thread struct {
@@ -50,6 +51,10 @@ type thread struct {
 	timeoutResult   uint64  // RAX on timeout (-ETIMEDOUT, or 0 for nanosleep)
 	sysnr           uint64  // the system call in progress
 	restartDeadline int64   // the deadline a restarted call keeps (Linux's restart_block)
+
+	// A call forwarded to the socket service (sys_socket.go).
+	svcNewSock int32
+	svcFD      int32 // the descriptor accept4 made, or -1
 
 	sigmask  uint64
 	pending  uint64

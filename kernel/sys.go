@@ -23,6 +23,7 @@ var syscallTable = [linux.NumSyscalls]sysHandler{
 	linux.SYS_DUP:    sysDup,
 	linux.SYS_DUP2:   sysDup2,
 	linux.SYS_DUP3:   sysDup3,
+	linux.SYS_SPLICE: sysSplice,
 
 	// The file system (sys_fs.go).
 	linux.SYS_OPEN:       sysOpen,
@@ -113,6 +114,23 @@ var syscallTable = [linux.NumSyscalls]sysHandler{
 	linux.SYS_UNAME:             sysUname,
 	linux.SYS_GETRANDOM:         sysGetrandom,
 
+	// Sockets, forwarded to the socket service (sys_socket.go).
+	linux.SYS_SOCKET:      sysSocket,
+	linux.SYS_BIND:        sysBind,
+	linux.SYS_LISTEN:      sysListen,
+	linux.SYS_ACCEPT:      sysAccept,
+	linux.SYS_ACCEPT4:     sysAccept4,
+	linux.SYS_CONNECT:     sysConnect,
+	linux.SYS_SHUTDOWN:    sysShutdown,
+	linux.SYS_GETSOCKNAME: sysGetsockname,
+	linux.SYS_GETPEERNAME: sysGetpeername,
+	linux.SYS_SETSOCKOPT:  sysSetsockopt,
+	linux.SYS_GETSOCKOPT:  sysGetsockopt,
+	linux.SYS_SENDTO:      sysSendto,
+	linux.SYS_RECVFROM:    sysRecvfrom,
+	linux.SYS_SENDMSG:     sysSendmsg,
+	linux.SYS_RECVMSG:     sysRecvmsg,
+
 	// Signals (signal.go).
 	linux.SYS_RT_SIGACTION:   sysRtSigaction,
 	linux.SYS_RT_SIGPROCMASK: sysRtSigprocmask,
@@ -143,14 +161,20 @@ func doSyscall(t *thread) {
 	nr := f.RAX
 	t.sysnr = nr
 	var r int64
-	if nr < uint64(len(syscallTable)) && syscallTable[nr] != nil {
+	switch {
+	case nr < uint64(len(syscallTable)) && syscallTable[nr] != nil:
 		r = syscallTable[nr](t, f)
-	} else {
+	case nr >= nrMoteServiceFD && nr <= nrMoteSetAddr:
+		r = serviceCall(t, f, nr)
+	default:
 		r = enosys(nr)
 	}
 	t.restartDeadline = 0
 	if t.state == tsRunning {
 		f.RAX = uint64(r)
+	}
+	if traceSyscalls {
+		traceSyscall(t, nr, f, r)
 	}
 }
 
@@ -169,4 +193,26 @@ func enosys(nr uint64) int64 {
 		logRecord().s("unimplemented syscall ").dec(int64(nr)).nl()
 	}
 	return errno(linux.ENOSYS)
+}
+
+// traceSyscalls logs every system call on the kernel channel (trace=1).
+var traceSyscalls bool
+
+func traceSyscall(t *thread, nr uint64, f *Frame, r int64) {
+	w := logRecord().s("trace [").dec(int64(t.tid())).s("] ")
+	if nr < linux.NumSyscalls && linux.SyscallNames[nr] != "" {
+		w.s(linux.SyscallNames[nr])
+	} else {
+		w.s("syscall_").dec(int64(nr))
+	}
+	w.s("(").hex(f.RDI).s(", ").hex(f.RSI).s(", ").hex(f.RDX).s(", ").hex(f.R10).s(")")
+	switch {
+	case t.state != tsRunning:
+		w.s(" = ? (waits)")
+	case r < 0 && r > -4096:
+		w.s(" = -1 errno ").dec(-r)
+	default:
+		w.s(" = ").dec(r)
+	}
+	w.nl()
 }

@@ -60,6 +60,9 @@ func sysRead(t *thread, f *Frame) int64 {
 	if !ok {
 		return errno(linux.EFAULT)
 	}
+	if e.kind == fkSocket {
+		return socketRW(t, e)
+	}
 	return readFD(t, e, buf)
 }
 
@@ -72,6 +75,9 @@ func sysWrite(t *thread, f *Frame) int64 {
 	buf, ok := userBytes(uintptr(f.RSI), uintptr(f.RDX), false)
 	if !ok {
 		return errno(linux.EFAULT)
+	}
+	if e.kind == fkSocket {
+		return socketRW(t, e)
 	}
 	return writeFD(t, e, buf)
 }
@@ -88,6 +94,12 @@ func vectorIO(t *thread, f *Frame, write bool) int64 {
 	iov, cnt := uintptr(f.RSI), f.RDX
 	if cnt > iovMax {
 		return errno(linux.EINVAL)
+	}
+	if e.kind == fkSocket {
+		if !iovecsOK(iov, cnt, !write) {
+			return errno(linux.EFAULT)
+		}
+		return socketRW(t, e)
 	}
 	total := int64(0)
 	for i := uintptr(0); i < uintptr(cnt); i++ {
@@ -128,6 +140,21 @@ func sysReadv(t *thread, f *Frame) int64 { return vectorIO(t, f, false) }
 
 // sysWritev implements writev(2).
 func sysWritev(t *thread, f *Frame) int64 { return vectorIO(t, f, true) }
+
+// iovecsOK checks an iovec array and the buffers it names.
+func iovecsOK(iov uintptr, cnt uint64, write bool) bool {
+	if cnt > iovMax {
+		return false
+	}
+	for i := uintptr(0); i < uintptr(cnt); i++ {
+		base, ok1 := readU64(iov + i*16)
+		n, ok2 := readU64(iov + i*16 + 8)
+		if !ok1 || !ok2 || int64(n) < 0 || !userOK(uintptr(base), uintptr(n), write) {
+			return false
+		}
+	}
+	return true
+}
 
 // consoleRead reads standard input, COM1: what has arrived, or it waits for
 // the next byte.
@@ -203,4 +230,15 @@ func sysIoctl(t *thread, f *Frame) int64 {
 		return errno(linux.EBADF)
 	}
 	return errno(linux.ENOTTY)
+}
+
+// sysSplice implements splice(2) for the descriptors mote has, none of
+// which supports splicing: Linux answers EINVAL for such a pair ("the
+// target file does not support splicing"), and callers such as Go's
+// io.Copy then copy through a buffer.
+func sysSplice(t *thread, f *Frame) int64 {
+	if getFD(f.RDI) == nil || getFD(f.RDX) == nil {
+		return errno(linux.EBADF)
+	}
+	return errno(linux.EINVAL)
 }

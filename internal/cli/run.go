@@ -30,6 +30,7 @@ type vmOptions struct {
 	accel   string
 	dryRun  bool
 	verbose bool
+	trace   bool
 }
 
 func (o *vmOptions) bind(cmd *cobra.Command, defaultMem string) {
@@ -39,6 +40,7 @@ func (o *vmOptions) bind(cmd *cobra.Command, defaultMem string) {
 	f.StringVar(&o.accel, "accel", "", "accelerator: kvm or tcg (default: kvm when /dev/kvm is usable)")
 	f.BoolVar(&o.dryRun, "dry-run", false, "print the QEMU command line instead of running it")
 	f.BoolVarP(&o.verbose, "verbose", "v", false, "show the kernel's log records on stderr")
+	f.BoolVar(&o.trace, "trace", false, "log every system call the program makes on stderr (implies -v)")
 }
 
 type runOptions struct {
@@ -155,6 +157,10 @@ func (c *CLI) boot(ctx context.Context, binary string, o *vmOptions, g guestSpec
 	}
 	if g.cwd != "" {
 		params = append(params, cmdline.Param{Key: "cwd", Value: g.cwd})
+	}
+	if o.trace {
+		params = append(params, cmdline.Param{Key: "trace", Value: "1"})
+		o.verbose = true
 	}
 	if khz, err := tsc.KHz(); err == nil {
 		params = append(params, cmdline.Param{Key: "tsc_khz", Value: strconv.FormatUint(khz, 10)})

@@ -289,3 +289,14 @@ func TestBadPointers(t *testing.T) {
 		t.Errorf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
 	}
 }
+
+// TestHTTPLoopback serves HTTP on 127.0.0.1 inside the guest and fetches it: sockets through the
+// kernel's forwarding to the netstack service, epoll readiness, DNS-free dialling.
+func TestHTTPLoopback(t *testing.T) {
+	needQEMU(t)
+	t.Parallel()
+	r := mote(timeout(t), t, "", "run", prog(t, "httpself"))
+	if r.code != 0 || r.stdout != "200 OK ok from mote\n" {
+		t.Errorf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+	}
+}

@@ -1,0 +1,446 @@
+package kernel
+
+import (
+	"unsafe"
+
+	"mote.dev/mote/kernel/abi/linux"
+)
+
+// Sockets. The network stack (gVisor's netstack) is Go code that needs the
+// runtime, so it runs in the app's runtime as the socket service (package
+// kernel/net), and socket system calls are forwarded to it: the calling
+// thread blocks in the kernel, the request is queued and the service's
+// eventfd made readable; the service, woken by Go's netpoller, takes the
+// request with moteNextRequest, does it, and hands the result back with
+// moteComplete. Readiness for epoll comes back the same way (moteSetReady).
+// Apps that do not import net link no service: socket(2) is then
+// EAFNOSUPPORT.
+//
+// Go makes socket, getsockname and getpeername with RawSyscall: its
+// scheduler does not know the thread is in the kernel and cannot hand the
+// thread's P to the service, so those calls must not wait for it. socket
+// returns at once and queues the endpoint's creation; the addresses are
+// kept here, set by the service (moteSetAddr), and answered here.
+
+// The service's own system calls, numbered past Linux's.
+const (
+	nrMoteServiceFD   = 0x4d00 // returns the eventfd that signals queued requests
+	nrMoteNextRequest = 0x4d01 // fills a ServiceRequest; EAGAIN when none is queued
+	nrMoteComplete    = 0x4d02 // (tid, result): finishes a forwarded call
+	nrMoteSetReady    = 0x4d03 // (socket, events): readiness for epoll
+	nrMoteSetAddr     = 0x4d04 // (socket, which, sockaddr, len): 0 local, 1 peer
+)
+
+// serviceRequest is what moteNextRequest hands the service; the layout is
+// shared with kernel/net.
+type serviceRequest struct {
+	TID     int64     // the waiting thread; -1 for a request nobody waits for
+	Nr      uint64    // the system call
+	Socket  int64     // the socket it is about
+	Args    [6]uint64 // its arguments, as the app passed them
+	NewSock int64     // for socket and accept4: the socket to create
+	Flags   uint64    // the socket descriptor's status flags (O_NONBLOCK)
+}
+
+const maxSockets = 1024
+
+type socket struct {
+	used   bool
+	ready  uint32
+	gen    uint64
+	local  [sockaddrMax]byte
+	peer   [sockaddrMax]byte
+	localN uint32
+	peerN  uint32 // 0 while not connected
+}
+
+// The service's queue, first in first out: calls that threads wait on,
+// and requests nobody waits for (create, close).
+const queueLen = 2 * maxThreads
+
+var (
+	sockets      [maxSockets]socket
+	serviceEvent int32 = -1 // eventfds index of the service's eventfd
+	queue        [queueLen]serviceRequest
+	qHead, qN    int
+)
+
+// enqueueRequest adds a request and wakes the service; false when full.
+func enqueueRequest(r serviceRequest) bool {
+	if qN == queueLen {
+		return false
+	}
+	queue[(qHead+qN)%queueLen] = r
+	qN++
+	signalService()
+	return true
+}
+
+// serviceUp reports whether a socket service registered itself.
+func serviceUp() bool { return serviceEvent >= 0 }
+
+// signalService makes the service's eventfd readable.
+func signalService() {
+	ef := &eventfds[serviceEvent]
+	ef.count++
+	ef.gen++
+	wakePollers()
+}
+
+// forward queues t's system call for the service and blocks t until
+// moteComplete. newSock is the socket the service creates (-1 for none).
+func forward(t *thread, sock, newSock int32) int64 {
+	f := &t.frame
+	r := serviceRequest{TID: int64(t.tid()), Nr: t.sysnr, Socket: int64(sock),
+		Args: [6]uint64{f.RDI, f.RSI, f.RDX, f.R10, f.R8, f.R9}, NewSock: int64(newSock)}
+	if e := getFD(f.RDI); e != nil && e.kind == fkSocket {
+		r.Flags = e.flags
+	}
+	if !enqueueRequest(r) {
+		return errno(linux.EAGAIN)
+	}
+	t.svcNewSock = newSock
+	block(t, waitService, 0, 0)
+	return 0
+}
+
+func newSocket() int32 {
+	for i := range sockets {
+		if !sockets[i].used {
+			sockets[i] = socket{used: true}
+			return int32(i)
+		}
+	}
+	return -1
+}
+
+// Socket families, types and protocols the service supports.
+const (
+	afInet       = 2
+	afInet6      = 10
+	sockStream   = 1
+	sockDgram    = 2
+	sockTypeMask = 0xf
+	ipprotoTCP   = 6
+	ipprotoUDP   = 17
+)
+
+func socketOf(fd uint64) (int32, linux.Errno) {
+	e := getFD(fd)
+	if e == nil {
+		return -1, linux.EBADF
+	}
+	if e.kind != fkSocket {
+		return -1, linux.ENOTSOCK
+	}
+	return e.obj, 0
+}
+
+// sysSocket implements socket(2): the arguments are checked here, so the
+// service's creation of the endpoint, queued, cannot fail for them.
+func sysSocket(t *thread, f *Frame) int64 {
+	domain, typ, proto := f.RDI, f.RSI, f.RDX
+	if !serviceUp() || domain != afInet && domain != afInet6 {
+		return errno(linux.EAFNOSUPPORT)
+	}
+	if typ&^(sockTypeMask|linux.O_NONBLOCK|linux.O_CLOEXEC) != 0 {
+		return errno(linux.EINVAL)
+	}
+	switch {
+	case typ&sockTypeMask == sockStream && (proto == 0 || proto == ipprotoTCP):
+	case typ&sockTypeMask == sockDgram && (proto == 0 || proto == ipprotoUDP):
+	case typ&sockTypeMask == sockStream || typ&sockTypeMask == sockDgram:
+		return errno(linux.EPROTONOSUPPORT) // MPTCP among them: Go falls back to TCP
+	default:
+		return errno(linux.ESOCKTNOSUPPORT)
+	}
+	s := newSocket()
+	if s < 0 {
+		return errno(linux.ENFILE)
+	}
+	fd := allocFD(fkSocket, s, linux.O_RDWR|typ&linux.O_NONBLOCK, typ&linux.O_CLOEXEC != 0)
+	if fd < 0 {
+		sockets[s].used = false
+		return errno(linux.EMFILE)
+	}
+	// An unbound socket's name: its family, no address, port 0.
+	sk := &sockets[s]
+	sk.local[0] = byte(domain)
+	sk.localN = 16
+	if domain == afInet6 {
+		sk.localN = 28
+	}
+	if !enqueueRequest(serviceRequest{TID: -1, Nr: linux.SYS_SOCKET, Socket: int64(s),
+		Args: [6]uint64{domain, typ, proto}, NewSock: int64(s)}) {
+		fds[fd] = fdEntry{}
+		sockets[s].used = false
+		return errno(linux.ENOBUFS)
+	}
+	return fd
+}
+
+// forwardNew forwards accept4, which makes a socket, with SOCK_NONBLOCK
+// and SOCK_CLOEXEC from flags.
+func forwardNew(t *thread, listener int32, flags uint64) int64 {
+	s := newSocket()
+	if s < 0 {
+		return errno(linux.ENFILE)
+	}
+	fd := allocFD(fkSocket, s, linux.O_RDWR|flags&linux.O_NONBLOCK, flags&linux.O_CLOEXEC != 0)
+	if fd < 0 {
+		sockets[s].used = false
+		return errno(linux.EMFILE)
+	}
+	t.svcFD = int32(fd)
+	r := forward(t, listener, s)
+	if r < 0 {
+		fds[fd] = fdEntry{}
+		sockets[s].used = false
+	}
+	return r
+}
+
+// sysAccept4 implements accept4(2).
+func sysAccept4(t *thread, f *Frame) int64 {
+	s, e := socketOf(f.RDI)
+	if e != 0 {
+		return errno(e)
+	}
+	if f.R10&^(linux.O_NONBLOCK|linux.O_CLOEXEC) != 0 {
+		return errno(linux.EINVAL)
+	}
+	if f.RSI != 0 && !userOK(uintptr(f.RSI), 128, true) || f.RDX != 0 && !userOK(uintptr(f.RDX), 4, true) {
+		return errno(linux.EFAULT)
+	}
+	return forwardNew(t, s, f.R10)
+}
+
+// sysAccept implements accept(2).
+func sysAccept(t *thread, f *Frame) int64 {
+	f.R10 = 0
+	return sysAccept4(t, f)
+}
+
+// forwardOn forwards a call on the socket fd with its user buffers checked:
+// bufs lists (address, length, write) triples the service will touch.
+func forwardOn(t *thread, fd uint64, bufs ...uint64) int64 {
+	s, e := socketOf(fd)
+	if e != 0 {
+		return errno(e)
+	}
+	for i := 0; i+2 < len(bufs); i += 3 {
+		if bufs[i] != 0 && !userOK(uintptr(bufs[i]), uintptr(bufs[i+1]), bufs[i+2] != 0) {
+			return errno(linux.EFAULT)
+		}
+	}
+	t.svcFD = -1
+	return forward(t, s, -1)
+}
+
+// sockaddrMax bounds the socket addresses the service reads or writes.
+const sockaddrMax = 128
+
+func sysBind(t *thread, f *Frame) int64 { return forwardOn(t, f.RDI, f.RSI, f.RDX, 0) }
+
+func sysConnect(t *thread, f *Frame) int64 { return forwardOn(t, f.RDI, f.RSI, f.RDX, 0) }
+
+func sysListen(t *thread, f *Frame) int64 { return forwardOn(t, f.RDI) }
+
+func sysShutdown(t *thread, f *Frame) int64 { return forwardOn(t, f.RDI) }
+
+// sysGetsockname implements getsockname(2) from the address the service set.
+func sysGetsockname(t *thread, f *Frame) int64 { return sockName(f, false) }
+
+// sysGetpeername implements getpeername(2).
+func sysGetpeername(t *thread, f *Frame) int64 { return sockName(f, true) }
+
+func sockName(f *Frame, peer bool) int64 {
+	s, e := socketOf(f.RDI)
+	if e != 0 {
+		return errno(e)
+	}
+	sk := &sockets[s]
+	addr, n := sk.local[:], sk.localN
+	if peer {
+		if sk.peerN == 0 {
+			return errno(linux.ENOTCONN)
+		}
+		addr, n = sk.peer[:], sk.peerN
+	}
+	room, ok := readU32(uintptr(f.RDX))
+	if !ok {
+		return errno(linux.EFAULT)
+	}
+	if int32(room) < 0 {
+		return errno(linux.EINVAL)
+	}
+	k := n
+	if room < k {
+		k = room
+	}
+	if !copyOut(uintptr(f.RSI), addr[:k]) || !writeU32(uintptr(f.RDX), n) {
+		return errno(linux.EFAULT)
+	}
+	return 0
+}
+
+func sysSetsockopt(t *thread, f *Frame) int64 { return forwardOn(t, f.RDI, f.R10, f.R8, 0) }
+
+func sysGetsockopt(t *thread, f *Frame) int64 {
+	n, ok := readU32(uintptr(f.R8))
+	if f.R8 != 0 && !ok {
+		return errno(linux.EFAULT)
+	}
+	return forwardOn(t, f.RDI, f.R10, uint64(n), 1, f.R8, 4, 1)
+}
+
+func sysSendto(t *thread, f *Frame) int64 {
+	return forwardOn(t, f.RDI, f.RSI, f.RDX, 0, f.R8, f.R9, 0)
+}
+
+func sysRecvfrom(t *thread, f *Frame) int64 {
+	return forwardOn(t, f.RDI, f.RSI, f.RDX, 1, f.R8, sockaddrMax, 1, f.R9, 4, 1)
+}
+
+// msghdrOK checks a struct msghdr and everything it points at: the name,
+// the iovecs and the control buffer.
+func msghdrOK(addr uintptr, write bool) bool {
+	var h [56]byte
+	if !copyIn(h[:], addr) {
+		return false
+	}
+	name := *(*uint64)(unsafe.Pointer(&h[0]))
+	namelen := uint64(*(*uint32)(unsafe.Pointer(&h[8])))
+	iov := *(*uint64)(unsafe.Pointer(&h[16]))
+	iovlen := *(*uint64)(unsafe.Pointer(&h[24]))
+	control := *(*uint64)(unsafe.Pointer(&h[32]))
+	controllen := *(*uint64)(unsafe.Pointer(&h[40]))
+	return (name == 0 || userOK(uintptr(name), uintptr(namelen), write)) &&
+		iovecsOK(uintptr(iov), iovlen, write) &&
+		(control == 0 || userOK(uintptr(control), uintptr(controllen), write)) &&
+		(!write || userOK(addr, 56, true))
+}
+
+func sysSendmsg(t *thread, f *Frame) int64 {
+	if !msghdrOK(uintptr(f.RSI), false) {
+		return errno(linux.EFAULT)
+	}
+	return forwardOn(t, f.RDI)
+}
+
+func sysRecvmsg(t *thread, f *Frame) int64 {
+	if !msghdrOK(uintptr(f.RSI), true) {
+		return errno(linux.EFAULT)
+	}
+	return forwardOn(t, f.RDI)
+}
+
+// socketRW forwards read, write, readv and writev on a socket, whose
+// buffers the caller checked.
+func socketRW(t *thread, e *fdEntry) int64 {
+	t.svcFD = -1
+	return forward(t, e.obj, -1)
+}
+
+// socketClosed queues the closing of a socket whose last descriptor went.
+func socketClosed(s int32) {
+	sockets[s].used = false
+	if serviceUp() && !enqueueRequest(serviceRequest{TID: -1, Nr: linux.SYS_CLOSE, Socket: int64(s), NewSock: -1}) {
+		logRecord().s("socket service queue full: a closed socket stays open in the service").nl()
+	}
+}
+
+// sysMoteServiceFD registers the caller as the socket service and returns
+// the eventfd that tells it requests are waiting.
+func sysMoteServiceFD(t *thread, f *Frame) int64 {
+	if serviceUp() {
+		return errno(linux.EBUSY)
+	}
+	for i := range eventfds {
+		if !eventfds[i].used {
+			fd := allocFD(fkEventfd, int32(i), linux.O_RDWR|linux.O_NONBLOCK, true)
+			if fd < 0 {
+				return errno(linux.EMFILE)
+			}
+			eventfds[i] = eventfd{used: true}
+			serviceEvent = int32(i)
+			return fd
+		}
+	}
+	return errno(linux.ENFILE)
+}
+
+// sysMoteNextRequest hands the service the next queued request.
+func sysMoteNextRequest(t *thread, f *Frame) int64 {
+	if qN == 0 {
+		return errno(linux.EAGAIN)
+	}
+	r := &queue[qHead]
+	if !copyOut(uintptr(f.RDI), (*[unsafe.Sizeof(serviceRequest{})]byte)(unsafe.Pointer(r))[:]) {
+		return errno(linux.EFAULT)
+	}
+	qHead = (qHead + 1) % queueLen
+	qN--
+	return 0
+}
+
+// sysMoteComplete finishes a forwarded call: thread tid returns result. For
+// socket and accept4, success returns the descriptor made for the call.
+func sysMoteComplete(t *thread, f *Frame) int64 {
+	w := threadByTID(int32(f.RDI))
+	if w == nil || w.state != tsBlocked || w.wait != waitService {
+		return errno(linux.ESRCH)
+	}
+	result := int64(f.RSI)
+	if w.svcFD >= 0 && result >= 0 {
+		result = int64(w.svcFD) // accept4 made this descriptor
+	}
+	w.svcFD = -1
+	wake(w, uint64(result))
+	return 0
+}
+
+// sysMoteSetAddr records a socket's own address (which 0) or its peer's (1).
+func sysMoteSetAddr(t *thread, f *Frame) int64 {
+	s, which, n := f.RDI, f.RSI, f.R10
+	if s >= maxSockets || !sockets[s].used || which > 1 || n > sockaddrMax {
+		return errno(linux.EINVAL)
+	}
+	sk := &sockets[s]
+	dst, dn := &sk.local, &sk.localN
+	if which == 1 {
+		dst, dn = &sk.peer, &sk.peerN
+	}
+	if !copyIn(dst[:n], uintptr(f.RDX)) {
+		return errno(linux.EFAULT)
+	}
+	*dn = uint32(n)
+	return 0
+}
+
+// sysMoteSetReady records the readiness of a socket, as epoll reports it.
+func sysMoteSetReady(t *thread, f *Frame) int64 {
+	s := f.RDI
+	if s >= maxSockets || !sockets[s].used {
+		return errno(linux.EBADF)
+	}
+	sockets[s].ready = uint32(f.RSI)
+	sockets[s].gen++
+	wakePollers()
+	return 0
+}
+
+// serviceCall dispatches the socket service's own system calls.
+func serviceCall(t *thread, f *Frame, nr uint64) int64 {
+	switch nr {
+	case nrMoteServiceFD:
+		return sysMoteServiceFD(t, f)
+	case nrMoteNextRequest:
+		return sysMoteNextRequest(t, f)
+	case nrMoteComplete:
+		return sysMoteComplete(t, f)
+	case nrMoteSetAddr:
+		return sysMoteSetAddr(t, f)
+	}
+	return sysMoteSetReady(t, f)
+}
