@@ -36,6 +36,7 @@ const (
 	waitForever
 	waitPoll    // epoll, eventfd, stdin: restarted when a file changes
 	waitService // a call forwarded to the socket service; not interrupted
+	waitFIFO    // an open of a FIFO, for the other end; not interrupted
 )
 
 type thread struct {
@@ -55,6 +56,11 @@ type thread struct {
 	// A call forwarded to the socket service (sys_socket.go).
 	svcNewSock int32
 	svcFD      int32 // the descriptor accept4 made, or -1
+
+	// An open of a FIFO waiting for the other end (sys_pipe.go).
+	fifoPipe int32
+	fifoKind fileKind
+	fifoFD   int32
 
 	sigmask  uint64
 	pending  uint64

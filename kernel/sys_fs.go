@@ -116,20 +116,20 @@ func closeFile(obj int32) {
 
 // sysOpenat implements openat(2).
 func sysOpenat(t *thread, f *Frame) int64 {
-	return openAt(f.RDI, uintptr(f.RSI), f.RDX, uint32(f.R10))
+	return openAt(t, f.RDI, uintptr(f.RSI), f.RDX, uint32(f.R10))
 }
 
 // sysOpen implements open(2).
 func sysOpen(t *thread, f *Frame) int64 {
-	return openAt(atFDCWD, uintptr(f.RDI), f.RSI, uint32(f.RDX))
+	return openAt(t, atFDCWD, uintptr(f.RDI), f.RSI, uint32(f.RDX))
 }
 
 // sysCreat implements creat(2).
 func sysCreat(t *thread, f *Frame) int64 {
-	return openAt(atFDCWD, uintptr(f.RDI), linux.O_CREAT|linux.O_WRONLY|linux.O_TRUNC, uint32(f.RSI))
+	return openAt(t, atFDCWD, uintptr(f.RDI), linux.O_CREAT|linux.O_WRONLY|linux.O_TRUNC, uint32(f.RSI))
 }
 
-func openAt(dirfd uint64, path uintptr, flags uint64, mode uint32) int64 {
+func openAt(t *thread, dirfd uint64, path uintptr, flags uint64, mode uint32) int64 {
 	if flags&oTmpfile == oTmpfile {
 		return errno(linux.EOPNOTSUPP)
 	}
@@ -170,6 +170,9 @@ func openAt(dirfd uint64, path uintptr, flags uint64, mode uint32) int64 {
 		return errno(linux.ENOTDIR)
 	case n.isDir() && (acc != linux.O_RDONLY || flags&linux.O_CREAT != 0):
 		return errno(linux.EISDIR)
+	}
+	if n.mode&sIFMT == sIFIFO {
+		return openFIFO(t, r.ino, flags)
 	}
 	if flags&linux.O_TRUNC != 0 && n.isReg() && acc != linux.O_RDONLY {
 		if e := truncatePages(n, 0); e != 0 {
@@ -483,6 +486,8 @@ func dirType(n *inode) uint8 {
 		return 10
 	case sIFCHR:
 		return 2
+	case sIFIFO:
+		return 1
 	}
 	return 0
 }

@@ -15,6 +15,8 @@ const (
 )
 
 type pipe struct {
+	fifo             bool  // a named pipe: opens wait for the other end
+	inode            int32 // the FIFO's inode
 	used             bool
 	pages            [pipePages]uintptr
 	head, n          int
@@ -65,7 +67,7 @@ func sysPipe2(t *thread, f *Frame) int64 {
 			return errno(linux.EMFILE)
 		}
 		p := &pipes[i]
-		p.used, p.head, p.n, p.readers, p.writers, p.gen = true, 0, 0, 1, 1, 0
+		p.used, p.fifo, p.head, p.n, p.readers, p.writers, p.gen = true, false, 0, 0, 1, 1, 0
 		writeU32(uintptr(f.RDI), uint32(r))
 		writeU32(uintptr(f.RDI)+4, uint32(w))
 		return 0
@@ -179,4 +181,97 @@ func pipeClosed(kind fileKind, obj int32) {
 		p.used = false
 	}
 	wakePollers()
+}
+
+// openFIFO opens the named pipe at inode ino. Without O_NONBLOCK, an open
+// for reading waits for a writer and one for writing waits for a reader, as
+// POSIX has it; the waiting thread holds its descriptor already and is
+// woken with it.
+func openFIFO(t *thread, ino int32, flags uint64) int64 {
+	n := &inodes[ino]
+	acc := flags & linux.O_ACCMODE
+	if acc == linux.O_RDWR {
+		return errno(linux.EINVAL) // one descriptor would need both ends
+	}
+	idx := n.fifo - 1
+	if idx < 0 || !pipes[idx].used || !pipes[idx].fifo || pipes[idx].inode != ino {
+		idx = -1
+		for i := range pipes {
+			if !pipes[i].used {
+				idx = int32(i)
+				break
+			}
+		}
+		if idx < 0 {
+			return errno(linux.ENFILE)
+		}
+		pipes[idx] = pipe{used: true, fifo: true, inode: ino}
+		n.fifo = idx + 1
+	}
+	p := &pipes[idx]
+	nonblock := flags&linux.O_NONBLOCK != 0
+	kind, other := fkPipeRead, p.writers
+	if acc == linux.O_WRONLY {
+		kind, other = fkPipeWrite, p.readers
+		if other == 0 && nonblock {
+			return errno(linux.ENXIO)
+		}
+	}
+	fd := allocFD(kind, idx, acc|flags&linux.O_NONBLOCK, flags&linux.O_CLOEXEC != 0)
+	if fd < 0 {
+		return errno(linux.EMFILE)
+	}
+	if kind == fkPipeRead {
+		p.readers = 1
+	} else {
+		p.writers = 1
+	}
+	p.gen++
+	// The other end may be waiting for this one.
+	for i := 0; i < hiThread; i++ {
+		w := &threads[i]
+		if w.state == tsBlocked && w.wait == waitFIFO && w.fifoPipe == idx && w.fifoKind != kind {
+			wake(w, uint64(w.fifoFD))
+		}
+	}
+	wakePollers()
+	if other == 0 && !nonblock {
+		t.fifoPipe, t.fifoKind, t.fifoFD = idx, kind, int32(fd)
+		block(t, waitFIFO, 0, 0)
+	}
+	return fd
+}
+
+// sysMknodat implements mknodat(2) for FIFOs and regular files; device
+// nodes are not made: EPERM, as for an unprivileged caller.
+func sysMknodat(t *thread, f *Frame) int64 { return mknodAt(f.RDI, uintptr(f.RSI), uint32(f.RDX)) }
+
+// sysMknod implements mknod(2).
+func sysMknod(t *thread, f *Frame) int64 { return mknodAt(atFDCWD, uintptr(f.RDI), uint32(f.RSI)) }
+
+func mknodAt(dirfd uint64, path uintptr, mode uint32) int64 {
+	typ := mode & sIFMT
+	switch typ {
+	case 0:
+		typ = sIFREG
+	case sIFREG, sIFIFO:
+	case sIFCHR, 0o060000: // block devices
+		return errno(linux.EPERM)
+	default:
+		return errno(linux.EINVAL)
+	}
+	r, e := lookupAt(dirfd, path, false)
+	if e != 0 {
+		return errno(e)
+	}
+	if r.ino >= 0 || r.viaLink {
+		return errno(linux.EEXIST)
+	}
+	if r.dir < 0 || len(r.last) == 0 {
+		return errno(linux.ENOENT)
+	}
+	if _, e := newInode(r.dir, r.last, typ|mode&modeMax&^umask); e != 0 {
+		return errno(e)
+	}
+	return 0
 }

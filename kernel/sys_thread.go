@@ -262,3 +262,7 @@ func randomU64() uint64 {
 	rngState ^= rngState << 17
 	return rngState * 0x2545f4914f6cdd1d
 }
+
+// sysWait4 implements wait4(2) and waitid(2): the app is the only process
+// and has no children, so there is never one to wait for.
+func sysWait4(t *thread, f *Frame) int64 { return errno(linux.ECHILD) }

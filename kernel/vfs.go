@@ -67,6 +67,7 @@ type inode struct {
 	ctime  int64
 
 	link   int32   // a hard link: the index+1 of the inode it names; 0 if none
+	fifo   int32   // a FIFO: the index+1 of its pipe while open; 0 if none
 	roData uintptr // contents in the PVH module, until first written; 0 if none
 	direct [nDirect]uintptr
 	ind    uintptr // a frame of frame addresses
