@@ -19,6 +19,7 @@ const (
 	fkPipeWrite
 	fkFile
 	fkSocket
+	fkUnix
 )
 
 type fdEntry struct {
@@ -94,6 +95,8 @@ func closeFD(fd uint64) {
 			closeFile(obj)
 		case fkSocket:
 			socketClosed(obj)
+		case fkUnix:
+			unixClosed(obj)
 		}
 		epollForget(int32(fd))
 	}
@@ -171,6 +174,8 @@ func pollState(fd int32) (uint32, uint64) {
 		return pipePoll(e)
 	case fkSocket:
 		return sockets[e.obj].ready, sockets[e.obj].gen
+	case fkUnix:
+		return unixPoll(e.obj)
 	}
 	return 0, 0
 }

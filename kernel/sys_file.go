@@ -22,6 +22,8 @@ func readFD(t *thread, e *fdEntry, buf []byte) int64 {
 		return pipeRead(t, e, buf)
 	case fkEventfd:
 		return eventfdRead(t, e, buf)
+	case fkUnix:
+		return unixIO(t, e, buf, false)
 	case fkPipeWrite:
 		return errno(linux.EBADF) // not open for reading
 	}
@@ -44,6 +46,8 @@ func writeFD(t *thread, e *fdEntry, buf []byte) int64 {
 		return pipeWrite(t, e, buf)
 	case fkEventfd:
 		return eventfdWrite(t, e, buf)
+	case fkUnix:
+		return unixIO(t, e, buf, true)
 	case fkPipeRead:
 		return errno(linux.EBADF) // not open for writing
 	}

@@ -359,6 +359,8 @@ func statFD(fd uint64, addr uintptr) int64 {
 		return statConsole(addr)
 	case fkPipeRead, fkPipeWrite:
 		return statMode(addr, sIFIFO|0o600)
+	case fkSocket, fkUnix:
+		return statMode(addr, sIFSOCK|0o777)
 	}
 	return statMode(addr, 0o600)
 }
@@ -488,6 +490,8 @@ func dirType(n *inode) uint8 {
 		return 2
 	case sIFIFO:
 		return 1
+	case sIFSOCK:
+		return 12
 	}
 	return 0
 }

@@ -140,6 +140,9 @@ func socketOf(fd uint64) (int32, linux.Errno) {
 // service's creation of the endpoint, queued, cannot fail for them.
 func sysSocket(t *thread, f *Frame) int64 {
 	domain, typ, proto := f.RDI, f.RSI, f.RDX
+	if domain == afUnix {
+		return unixSocketCall(typ, proto)
+	}
 	if !serviceUp() || domain != afInet && domain != afInet6 {
 		return errno(linux.EAFNOSUPPORT)
 	}
@@ -202,6 +205,12 @@ func forwardNew(t *thread, listener int32, flags uint64) int64 {
 
 // sysAccept4 implements accept4(2).
 func sysAccept4(t *thread, f *Frame) int64 {
+	if isUnix(f.RDI) {
+		if f.R10&^(linux.O_NONBLOCK|linux.O_CLOEXEC) != 0 {
+			return errno(linux.EINVAL)
+		}
+		return unixAccept(t, f.RDI, f.RSI, f.RDX, f.R10)
+	}
 	s, e := socketOf(f.RDI)
 	if e != 0 {
 		return errno(e)
@@ -240,13 +249,39 @@ func forwardOn(t *thread, fd uint64, bufs ...uint64) int64 {
 // sockaddrMax bounds the socket addresses the service reads or writes.
 const sockaddrMax = 128
 
-func sysBind(t *thread, f *Frame) int64 { return forwardOn(t, f.RDI, f.RSI, f.RDX, 0) }
+// isUnix reports whether fd is a unix-domain socket, served in the kernel.
+func isUnix(fd uint64) bool {
+	e := getFD(fd)
+	return e != nil && e.kind == fkUnix
+}
 
-func sysConnect(t *thread, f *Frame) int64 { return forwardOn(t, f.RDI, f.RSI, f.RDX, 0) }
+func sysBind(t *thread, f *Frame) int64 {
+	if isUnix(f.RDI) {
+		return unixBind(f.RDI, f.RSI, f.RDX)
+	}
+	return forwardOn(t, f.RDI, f.RSI, f.RDX, 0)
+}
 
-func sysListen(t *thread, f *Frame) int64 { return forwardOn(t, f.RDI) }
+func sysConnect(t *thread, f *Frame) int64 {
+	if isUnix(f.RDI) {
+		return unixConnect(f.RDI, f.RSI, f.RDX)
+	}
+	return forwardOn(t, f.RDI, f.RSI, f.RDX, 0)
+}
 
-func sysShutdown(t *thread, f *Frame) int64 { return forwardOn(t, f.RDI) }
+func sysListen(t *thread, f *Frame) int64 {
+	if isUnix(f.RDI) {
+		return unixListen(f.RDI, f.RSI)
+	}
+	return forwardOn(t, f.RDI)
+}
+
+func sysShutdown(t *thread, f *Frame) int64 {
+	if isUnix(f.RDI) {
+		return unixShutdown(f.RDI, f.RSI)
+	}
+	return forwardOn(t, f.RDI)
+}
 
 // sysGetsockname implements getsockname(2) from the address the service set.
 func sysGetsockname(t *thread, f *Frame) int64 { return sockName(f, false) }
@@ -255,6 +290,9 @@ func sysGetsockname(t *thread, f *Frame) int64 { return sockName(f, false) }
 func sysGetpeername(t *thread, f *Frame) int64 { return sockName(f, true) }
 
 func sockName(f *Frame, peer bool) int64 {
+	if isUnix(f.RDI) {
+		return unixName(&unixSockets[getFD(f.RDI).obj], peer, f.RSI, f.RDX)
+	}
 	s, e := socketOf(f.RDI)
 	if e != 0 {
 		return errno(e)
@@ -284,9 +322,17 @@ func sockName(f *Frame, peer bool) int64 {
 	return 0
 }
 
-func sysSetsockopt(t *thread, f *Frame) int64 { return forwardOn(t, f.RDI, f.R10, f.R8, 0) }
+func sysSetsockopt(t *thread, f *Frame) int64 {
+	if isUnix(f.RDI) {
+		return 0 // buffer sizes and the like: the pipes have one size
+	}
+	return forwardOn(t, f.RDI, f.R10, f.R8, 0)
+}
 
 func sysGetsockopt(t *thread, f *Frame) int64 {
+	if isUnix(f.RDI) {
+		return unixGetsockopt(f.RDI, f.RSI, f.RDX, f.R10, f.R8)
+	}
 	n, ok := readU32(uintptr(f.R8))
 	if f.R8 != 0 && !ok {
 		return errno(linux.EFAULT)
@@ -295,10 +341,19 @@ func sysGetsockopt(t *thread, f *Frame) int64 {
 }
 
 func sysSendto(t *thread, f *Frame) int64 {
+	if isUnix(f.RDI) {
+		return unixBuf(t, f, true)
+	}
 	return forwardOn(t, f.RDI, f.RSI, f.RDX, 0, f.R8, f.R9, 0)
 }
 
 func sysRecvfrom(t *thread, f *Frame) int64 {
+	if isUnix(f.RDI) {
+		if f.R8 != 0 && f.R9 != 0 && !writeU32(uintptr(f.R9), 0) {
+			return errno(linux.EFAULT)
+		}
+		return unixBuf(t, f, false)
+	}
 	return forwardOn(t, f.RDI, f.RSI, f.RDX, 1, f.R8, sockaddrMax, 1, f.R9, 4, 1)
 }
 
@@ -325,12 +380,18 @@ func sysSendmsg(t *thread, f *Frame) int64 {
 	if !msghdrOK(uintptr(f.RSI), false) {
 		return errno(linux.EFAULT)
 	}
+	if isUnix(f.RDI) {
+		return unixMsg(t, f, true)
+	}
 	return forwardOn(t, f.RDI)
 }
 
 func sysRecvmsg(t *thread, f *Frame) int64 {
 	if !msghdrOK(uintptr(f.RSI), true) {
 		return errno(linux.EFAULT)
+	}
+	if isUnix(f.RDI) {
+		return unixMsg(t, f, false)
 	}
 	return forwardOn(t, f.RDI)
 }
@@ -443,4 +504,30 @@ func serviceCall(t *thread, f *Frame, nr uint64) int64 {
 		return sysMoteSetAddr(t, f)
 	}
 	return sysMoteSetReady(t, f)
+}
+
+// unixBuf serves sendto and recvfrom on a unix stream socket: the address,
+// if any, is ignored, as on Linux for a connected stream.
+func unixBuf(t *thread, f *Frame, write bool) int64 {
+	buf, ok := userBytes(uintptr(f.RSI), uintptr(f.RDX), !write)
+	if !ok {
+		return errno(linux.EFAULT)
+	}
+	return unixIO(t, getFD(f.RDI), buf, write)
+}
+
+// unixMsg serves sendmsg and recvmsg on a unix stream socket (the msghdr
+// was checked): the iovecs carry the data; no name, no control messages.
+func unixMsg(t *thread, f *Frame, write bool) int64 {
+	hdr := uintptr(f.RSI)
+	iov, _ := readU64(hdr + 16)
+	n, _ := readU64(hdr + 24)
+	v := Frame{RDI: f.RDI, RSI: iov, RDX: n}
+	r := vectorIO(t, &v, write)
+	if !write && r >= 0 && t.state == tsRunning {
+		writeU32(hdr+8, 0)  // msg_namelen
+		writeU64(hdr+40, 0) // msg_controllen
+		writeU32(hdr+48, 0) // msg_flags
+	}
+	return r
 }

@@ -39,6 +39,7 @@ const (
 	sIFLNK  = 0o120000
 	sIFCHR  = 0o020000
 	sIFIFO  = 0o010000
+	sIFSOCK = 0o140000
 	modeMax = 0o7777
 )
 
@@ -68,6 +69,7 @@ type inode struct {
 
 	link   int32   // a hard link: the index+1 of the inode it names; 0 if none
 	fifo   int32   // a FIFO: the index+1 of its pipe while open; 0 if none
+	usock  int32   // a bound unix socket: the index+1 of the socket; 0 if none
 	roData uintptr // contents in the PVH module, until first written; 0 if none
 	direct [nDirect]uintptr
 	ind    uintptr // a frame of frame addresses

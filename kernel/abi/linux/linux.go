@@ -49,12 +49,15 @@ const (
 	ENODATA         Errno = 61
 	EOVERFLOW       Errno = 75
 	ENOTSOCK        Errno = 88
+	ENOPROTOOPT     Errno = 92
 	EPROTONOSUPPORT Errno = 93
 	ESOCKTNOSUPPORT Errno = 94
 	EOPNOTSUPP      Errno = 95
 	EAFNOSUPPORT    Errno = 97
 	ENOBUFS         Errno = 105
+	EISCONN         Errno = 106
 	ENOTCONN        Errno = 107
+	ECONNREFUSED    Errno = 111
 	EADDRINUSE      Errno = 98
 	ETIMEDOUT       Errno = 110
 )

@@ -1,0 +1,406 @@
+package kernel
+
+import (
+	"unsafe"
+
+	"mote.dev/mote/kernel/abi/linux"
+)
+
+// Unix-domain stream sockets, served in the kernel like pipes (as gVisor's
+// sentry keeps them apart from netstack): a connection is two pipes, one
+// each way; a listener keeps a queue of connections not yet accepted; a
+// bound socket has a name in the file system, a socket inode.
+
+const (
+	afUnix         = 1
+	maxUnixSockets = 256
+	unixBacklog    = 128
+	sunPathMax     = 108
+)
+
+const (
+	usUnbound = iota
+	usBound
+	usListening
+	usConnected
+)
+
+type unixSocket struct {
+	used    bool
+	state   uint8
+	path    [sunPathMax]byte
+	pathN   int
+	peer    int32 // the other end of a connection
+	rx, tx  int32 // pipes: read from rx, write to tx
+	queue   [unixBacklog]int32
+	qHead   int
+	qN      int
+	backlog int
+	gen     uint64
+}
+
+var unixSockets [maxUnixSockets]unixSocket
+
+func newUnixSocket() int32 {
+	for i := range unixSockets {
+		if !unixSockets[i].used {
+			unixSockets[i] = unixSocket{used: true, peer: -1, rx: -1, tx: -1}
+			return int32(i)
+		}
+	}
+	return -1
+}
+
+// unixSocket makes the socket for socket(AF_UNIX, SOCK_STREAM, 0).
+func unixSocketCall(typ, proto uint64) int64 {
+	if typ&sockTypeMask != sockStream {
+		return errno(linux.ESOCKTNOSUPPORT) // datagram and seqpacket unix sockets are not served yet
+	}
+	if proto != 0 {
+		return errno(linux.EPROTONOSUPPORT)
+	}
+	s := newUnixSocket()
+	if s < 0 {
+		return errno(linux.ENFILE)
+	}
+	fd := allocFD(fkUnix, s, linux.O_RDWR|typ&linux.O_NONBLOCK, typ&linux.O_CLOEXEC != 0)
+	if fd < 0 {
+		unixSockets[s].used = false
+		return errno(linux.EMFILE)
+	}
+	return fd
+}
+
+func unixOf(fd uint64) (*unixSocket, int32, linux.Errno) {
+	e := getFD(fd)
+	if e == nil {
+		return nil, -1, linux.EBADF
+	}
+	if e.kind != fkUnix {
+		return nil, -1, linux.ENOTSOCK
+	}
+	return &unixSockets[e.obj], e.obj, 0
+}
+
+// sunPath reads the path of a sockaddr_un at addr.
+func sunPath(addr, n uint64, buf *[sunPathMax]byte) ([]byte, linux.Errno) {
+	if n < 3 || n > 2+sunPathMax {
+		return nil, linux.EINVAL
+	}
+	var sa [2 + sunPathMax]byte
+	if !copyIn(sa[:n], uintptr(addr)) {
+		return nil, linux.EFAULT
+	}
+	if *(*uint16)(unsafe.Pointer(&sa[0])) != afUnix {
+		return nil, linux.EINVAL
+	}
+	p := cstr(sa[2:n])
+	if len(p) == 0 {
+		return nil, linux.EINVAL // abstract names are not served yet
+	}
+	k := copy(buf[:], p)
+	return buf[:k], 0
+}
+
+func unixBind(fd, addr, n uint64) int64 {
+	u, s, e := unixOf(fd)
+	if e != 0 {
+		return errno(e)
+	}
+	if u.state != usUnbound {
+		return errno(linux.EINVAL)
+	}
+	var pb [sunPathMax]byte
+	p, e := sunPath(addr, n, &pb)
+	if e != 0 {
+		return errno(e)
+	}
+	r, e := resolve(cwdIno, p, false)
+	if e != 0 {
+		return errno(e)
+	}
+	if r.ino >= 0 || r.viaLink {
+		return errno(linux.EADDRINUSE)
+	}
+	if r.dir < 0 || len(r.last) == 0 {
+		return errno(linux.ENOENT)
+	}
+	ino, e := newInode(r.dir, r.last, sIFSOCK|0o777&^umask)
+	if e != 0 {
+		return errno(e)
+	}
+	inodes[ino].usock = s + 1
+	u.pathN = copy(u.path[:], p)
+	u.state = usBound
+	return 0
+}
+
+func unixListen(fd, backlog uint64) int64 {
+	u, _, e := unixOf(fd)
+	if e != 0 {
+		return errno(e)
+	}
+	if u.state != usBound && u.state != usListening {
+		return errno(linux.EINVAL)
+	}
+	u.state = usListening
+	u.backlog = int(int32(backlog))
+	if u.backlog < 1 || u.backlog > unixBacklog {
+		u.backlog = unixBacklog
+	}
+	return 0
+}
+
+func newPipe() int32 {
+	for i := range pipes {
+		if !pipes[i].used {
+			pipes[i] = pipe{used: true, readers: 1, writers: 1}
+			return int32(i)
+		}
+	}
+	return -1
+}
+
+func unixConnect(fd, addr, n uint64) int64 {
+	u, s, e := unixOf(fd)
+	if e != 0 {
+		return errno(e)
+	}
+	if u.state == usConnected {
+		return errno(linux.EISCONN)
+	}
+	if u.state == usListening {
+		return errno(linux.EINVAL)
+	}
+	var pb [sunPathMax]byte
+	p, e := sunPath(addr, n, &pb)
+	if e != 0 {
+		return errno(e)
+	}
+	r, e := resolve(cwdIno, p, true)
+	if e != 0 {
+		return errno(e)
+	}
+	if r.ino < 0 {
+		return errno(linux.ENOENT)
+	}
+	if inodes[r.ino].mode&sIFMT != sIFSOCK {
+		return errno(linux.ECONNREFUSED)
+	}
+	li := inodes[r.ino].usock - 1
+	if li < 0 || !unixSockets[li].used || unixSockets[li].state != usListening {
+		return errno(linux.ECONNREFUSED)
+	}
+	l := &unixSockets[li]
+	if l.qN >= l.backlog {
+		return errno(linux.EAGAIN) // Linux: the listener's queue is full
+	}
+	srv := newUnixSocket()
+	if srv < 0 {
+		return errno(linux.ENFILE)
+	}
+	up, down := newPipe(), newPipe()
+	if up < 0 || down < 0 {
+		if up >= 0 {
+			pipes[up].used = false
+		}
+		unixSockets[srv].used = false
+		return errno(linux.ENFILE)
+	}
+	sv := &unixSockets[srv]
+	sv.state, sv.peer, sv.rx, sv.tx = usConnected, s, up, down
+	sv.pathN = copy(sv.path[:], l.path[:l.pathN])
+	u.state, u.peer, u.rx, u.tx = usConnected, srv, down, up
+	l.queue[(l.qHead+l.qN)%unixBacklog] = srv
+	l.qN++
+	l.gen++
+	wakePollers()
+	return 0
+}
+
+func unixAccept(t *thread, fd, addr, addrlen, flags uint64) int64 {
+	u, _, e := unixOf(fd)
+	if e != 0 {
+		return errno(e)
+	}
+	if u.state != usListening {
+		return errno(linux.EINVAL)
+	}
+	if u.qN == 0 {
+		if getFD(fd).flags&linux.O_NONBLOCK != 0 {
+			return errno(linux.EAGAIN)
+		}
+		block(t, waitPoll, 0, 0)
+		return 0
+	}
+	c := u.queue[u.qHead]
+	nfd := allocFD(fkUnix, c, linux.O_RDWR|flags&linux.O_NONBLOCK, flags&linux.O_CLOEXEC != 0)
+	if nfd < 0 {
+		return errno(linux.EMFILE)
+	}
+	u.qHead = (u.qHead + 1) % unixBacklog
+	u.qN--
+	u.gen++
+	if addr != 0 {
+		// The connecting socket is unbound: its name is the family alone.
+		sa := [2]byte{afUnix, 0}
+		room, ok := readU32(uintptr(addrlen))
+		if !ok || !copyOut(uintptr(addr), sa[:min(uint32(2), room)]) || !writeU32(uintptr(addrlen), 2) {
+			return errno(linux.EFAULT)
+		}
+	}
+	return nfd
+}
+
+// unixName writes the socket's name (or its peer's) as sockaddr_un.
+func unixName(u *unixSocket, peer bool, addr, addrlen uint64) int64 {
+	src := u
+	if peer {
+		if u.state != usConnected {
+			return errno(linux.ENOTCONN)
+		}
+		src = &unixSockets[u.peer]
+	}
+	var sa [2 + sunPathMax + 1]byte
+	sa[0] = afUnix
+	n := 2
+	if src.pathN > 0 {
+		n += copy(sa[2:], src.path[:src.pathN]) + 1
+	}
+	room, ok := readU32(uintptr(addrlen))
+	if !ok {
+		return errno(linux.EFAULT)
+	}
+	if !copyOut(uintptr(addr), sa[:min(uint32(n), room)]) || !writeU32(uintptr(addrlen), uint32(n)) {
+		return errno(linux.EFAULT)
+	}
+	return 0
+}
+
+// unixIO reads or writes a connected socket through its pipes.
+func unixIO(t *thread, e *fdEntry, buf []byte, write bool) int64 {
+	u := &unixSockets[e.obj]
+	if u.state != usConnected {
+		return errno(linux.ENOTCONN)
+	}
+	pe := fdEntry{kind: fkPipeRead, obj: u.rx, flags: e.flags}
+	if write {
+		pe = fdEntry{kind: fkPipeWrite, obj: u.tx, flags: e.flags}
+		if pipes[u.tx].writers == 0 {
+			sendSignal(t, linux.SIGPIPE, linux.SI_USER, tidBase)
+			return errno(linux.EPIPE) // shut down for writing
+		}
+		return pipeWrite(t, &pe, buf)
+	}
+	if pipes[u.rx].readers == 0 {
+		return 0 // shut down for reading
+	}
+	return pipeRead(t, &pe, buf)
+}
+
+func unixShutdown(fd, how uint64) int64 {
+	u, _, e := unixOf(fd)
+	if e != 0 {
+		return errno(e)
+	}
+	if u.state != usConnected {
+		return errno(linux.ENOTCONN)
+	}
+	if how > 2 {
+		return errno(linux.EINVAL)
+	}
+	if how != 1 && pipes[u.rx].readers != 0 {
+		pipeClosed(fkPipeRead, u.rx)
+	}
+	if how != 0 && pipes[u.tx].writers != 0 {
+		pipeClosed(fkPipeWrite, u.tx)
+	}
+	return 0
+}
+
+// unixClosed releases a socket whose last descriptor went: its pipe ends,
+// and for a listener, the connections nobody accepted.
+func unixClosed(s int32) {
+	u := &unixSockets[s]
+	if u.state == usConnected {
+		if pipes[u.rx].readers != 0 {
+			pipeClosed(fkPipeRead, u.rx)
+		}
+		if pipes[u.tx].writers != 0 {
+			pipeClosed(fkPipeWrite, u.tx)
+		}
+	}
+	for u.qN > 0 {
+		c := u.queue[u.qHead]
+		u.qHead = (u.qHead + 1) % unixBacklog
+		u.qN--
+		unixClosed(c)
+	}
+	for i := range inodes {
+		if inodes[i].used && inodes[i].usock == s+1 {
+			inodes[i].usock = 0 // the name stays; connecting to it is refused
+		}
+	}
+	u.used = false
+}
+
+func unixPoll(s int32) (uint32, uint64) {
+	u := &unixSockets[s]
+	switch u.state {
+	case usListening:
+		if u.qN > 0 {
+			return epollIn, u.gen
+		}
+		return 0, u.gen
+	case usConnected:
+		rx, tx := &pipes[u.rx], &pipes[u.tx]
+		ev := uint32(0)
+		if rx.n > 0 {
+			ev |= epollIn
+		}
+		if rx.writers == 0 {
+			ev |= epollIn | epollRdHup
+		}
+		if tx.n < pipeSize && tx.readers != 0 {
+			ev |= epollOut
+		}
+		if tx.readers == 0 {
+			ev |= epollOut | epollErr
+		}
+		if rx.writers == 0 && tx.readers == 0 {
+			ev |= epollHup
+		}
+		return ev, u.gen + rx.gen + tx.gen
+	}
+	return epollOut | epollHup, u.gen
+}
+
+func unixGetsockopt(fd, level, name, addr, lenp uint64) int64 {
+	if _, _, e := unixOf(fd); e != 0 {
+		return errno(e)
+	}
+	const solSocket, soType, soError, soDomain, soProtocol = 1, 3, 4, 39, 38
+	if level != solSocket {
+		return errno(linux.ENOPROTOOPT)
+	}
+	var v uint32
+	switch name {
+	case soType:
+		v = sockStream
+	case soError, soProtocol:
+		v = 0
+	case soDomain:
+		v = afUnix
+	default:
+		return errno(linux.ENOPROTOOPT)
+	}
+	room, ok := readU32(uintptr(lenp))
+	if !ok {
+		return errno(linux.EFAULT)
+	}
+	b := (*[4]byte)(unsafe.Pointer(&v))[:]
+	if !copyOut(uintptr(addr), b[:min(uint32(4), room)]) || !writeU32(uintptr(lenp), 4) {
+		return errno(linux.EFAULT)
+	}
+	return 0
+}
