@@ -17,6 +17,7 @@ import (
 	"mote.dev/mote/internal/cmdline"
 	"mote.dev/mote/internal/image"
 	"mote.dev/mote/internal/qemu"
+	"mote.dev/mote/internal/symbolize"
 	"mote.dev/mote/internal/tsc"
 )
 
@@ -207,6 +208,7 @@ func (c *CLI) boot(ctx context.Context, binary string, o *vmOptions, g guestSpec
 		}
 		return &StatusError{Code: exitMote, Msg: err.Error()}
 	}
+	c.printBacktrace(g.image, res.Faults)
 	switch {
 	case res.Exited && res.Status == 0:
 		return nil
@@ -372,4 +374,27 @@ func firstLine(s string) string {
 		return s[:i]
 	}
 	return s
+}
+
+// printBacktrace symbolizes the program counters of a crash report (the
+// kernel's "fault pc" records) with the image's own line table.
+func (c *CLI) printBacktrace(image string, faults []string) {
+	var pcs []uint64
+	for _, f := range faults {
+		if pc, ok := symbolize.Frame(f); ok {
+			pcs = append(pcs, pc)
+		}
+	}
+	if len(pcs) == 0 {
+		return
+	}
+	tab, err := symbolize.Open(image)
+	if err != nil {
+		fmt.Fprintf(c.Err, "mote: cannot symbolize the backtrace: %v\n", err)
+		return
+	}
+	fmt.Fprintln(c.Err, "mote: backtrace:")
+	for _, pc := range pcs {
+		fmt.Fprintf(c.Err, "\t%#x %s\n", pc, tab.Describe(pc))
+	}
 }

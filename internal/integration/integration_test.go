@@ -300,3 +300,19 @@ func TestHTTPLoopback(t *testing.T) {
 		t.Errorf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
 	}
 }
+
+// TestUnhandledFault: a fault the program cannot handle ends it with 128+SIGSEGV, the registers,
+// and a backtrace that mote symbolizes from the image.
+func TestUnhandledFault(t *testing.T) {
+	needQEMU(t)
+	t.Parallel()
+	r := mote(timeout(t), t, "", "run", prog(t, "segv"))
+	for _, want := range []string{"app killed by signal 11 (SIGSEGV)", "rip 0x", "mote: backtrace:", "main.main+", "segv/main.go:11"} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("stderr lacks %q", want)
+		}
+	}
+	if r.code != 139 {
+		t.Errorf("exit %d, want 139\nstderr:\n%s", r.code, r.stderr)
+	}
+}
