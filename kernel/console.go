@@ -48,9 +48,16 @@ const (
 	vecCOM1      = 36
 )
 
-func ioapicWrite(reg uint32, v uint32) {
-	*(*uint32)(unsafe.Pointer(uintptr(ioapicBase + ioapicRegSel))) = reg
-	*(*uint32)(unsafe.Pointer(uintptr(ioapicBase + ioapicWin))) = v
+func ioapicWrite(reg uint32, v uint32) { ioapicWriteAt(ioapicBase, reg, v) }
+
+func ioapicWriteAt(base uintptr, reg uint32, v uint32) {
+	*(*uint32)(unsafe.Pointer(base + ioapicRegSel)) = reg
+	*(*uint32)(unsafe.Pointer(base + ioapicWin)) = v
+}
+
+func ioapicReadAt(base uintptr, reg uint32) uint32 {
+	*(*uint32)(unsafe.Pointer(base + ioapicRegSel)) = reg
+	return *(*uint32)(unsafe.Pointer(base + ioapicWin))
 }
 
 // stdinInit routes COM1's receive interrupt to vecCOM1 on this CPU, so

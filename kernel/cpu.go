@@ -35,7 +35,7 @@ var (
 // trapVectors lists, in stubAddr order, the vectors that have entry stubs.
 var trapVectors = [...]uint8{
 	0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21,
-	32, 33, 34, 35, 36, 37, 38, 39, 255,
+	32, 33, 34, 35, 36, 37, 38, 39, 40, 255,
 }
 
 func setupCPU() {

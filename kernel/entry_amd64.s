@@ -300,6 +300,11 @@ TEXT ·trap39(SB),NOSPLIT|NOFRAME,$0
 	PUSHQ	$39
 	JMP	trapcommon<>(SB)
 
+TEXT ·trap40(SB),NOSPLIT|NOFRAME,$0
+	PUSHQ	$0
+	PUSHQ	$40
+	JMP	trapcommon<>(SB)
+
 TEXT ·trap255(SB),NOSPLIT|NOFRAME,$0
 	PUSHQ	$0
 	PUSHQ	$255
@@ -343,8 +348,9 @@ DATA stubtab<>+208(SB)/8, $·trap36(SB)
 DATA stubtab<>+216(SB)/8, $·trap37(SB)
 DATA stubtab<>+224(SB)/8, $·trap38(SB)
 DATA stubtab<>+232(SB)/8, $·trap39(SB)
-DATA stubtab<>+240(SB)/8, $·trap255(SB)
-GLOBL stubtab<>(SB), RODATA, $248
+DATA stubtab<>+240(SB)/8, $·trap40(SB)
+DATA stubtab<>+248(SB)/8, $·trap255(SB)
+GLOBL stubtab<>(SB), RODATA, $256
 
 #define PUSHREGS \
 	PUSHQ	AX; PUSHQ BX; PUSHQ CX; PUSHQ DX; PUSHQ SI; PUSHQ DI; PUSHQ BP; \

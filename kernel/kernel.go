@@ -76,6 +76,7 @@ func kmain() {
 	clockInit()
 	stdinInit()
 	fsInit()
+	netInit()
 	threadsInit()
 	startProcess()
 	// startProcess filled in the frame of the first thread.

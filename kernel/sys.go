@@ -168,7 +168,7 @@ func doSyscall(t *thread) {
 	switch {
 	case nr < uint64(len(syscallTable)) && syscallTable[nr] != nil:
 		r = syscallTable[nr](t, f)
-	case nr >= nrMoteServiceFD && nr <= nrMoteSetAddr:
+	case nr >= nrMoteServiceFD && nr <= nrMoteNetSend:
 		r = serviceCall(t, f, nr)
 	default:
 		r = enosys(nr)

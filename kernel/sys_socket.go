@@ -29,6 +29,9 @@ const (
 	nrMoteComplete    = 0x4d02 // (tid, result): finishes a forwarded call
 	nrMoteSetReady    = 0x4d03 // (socket, events): readiness for epoll
 	nrMoteSetAddr     = 0x4d04 // (socket, which, sockaddr, len): 0 local, 1 peer
+	nrMoteNetOpen     = 0x4d05 // (mac *[6]byte): the network device's eventfd
+	nrMoteNetRecv     = 0x4d06 // (buf, len): one received Ethernet frame
+	nrMoteNetSend     = 0x4d07 // (frame, len): one Ethernet frame to send
 )
 
 // serviceRequest is what moteNextRequest hands the service; the layout is
@@ -502,6 +505,12 @@ func serviceCall(t *thread, f *Frame, nr uint64) int64 {
 		return sysMoteComplete(t, f)
 	case nrMoteSetAddr:
 		return sysMoteSetAddr(t, f)
+	case nrMoteNetOpen:
+		return sysMoteNetOpen(t, f)
+	case nrMoteNetRecv:
+		return sysMoteNetRecv(t, f)
+	case nrMoteNetSend:
+		return sysMoteNetSend(t, f)
 	}
 	return sysMoteSetReady(t, f)
 }

@@ -53,10 +53,13 @@ func idleHalt() { amd64.StiHlt() }
 
 // deviceInterrupt acknowledges a device interrupt and wakes who waits for it.
 func deviceInterrupt(v uint64) {
-	if v == vecCOM1 {
+	switch v {
+	case vecCOM1:
 		// Reading IIR acknowledges the UART; the data stays for read(2).
 		amd64.Inb(com1 + 2)
 		stdinInterrupt()
+	case vecVirtio:
+		virtioInterrupt()
 	}
 	lapicEOIWrite()
 }

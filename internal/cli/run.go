@@ -32,6 +32,7 @@ type vmOptions struct {
 	dryRun  bool
 	verbose bool
 	trace   bool
+	publish []string
 }
 
 func (o *vmOptions) bind(cmd *cobra.Command, defaultMem string) {
@@ -42,6 +43,7 @@ func (o *vmOptions) bind(cmd *cobra.Command, defaultMem string) {
 	f.BoolVar(&o.dryRun, "dry-run", false, "print the QEMU command line instead of running it")
 	f.BoolVarP(&o.verbose, "verbose", "v", false, "show the kernel's log records on stderr")
 	f.BoolVar(&o.trace, "trace", false, "log every system call the program makes on stderr (implies -v)")
+	f.StringArrayVarP(&o.publish, "publish", "p", nil, "publish a guest port on the host: `[HOSTIP:]HOSTPORT:GUESTPORT[/udp]` (repeatable; gives the guest a network device on QEMU's user network)")
 }
 
 type runOptions struct {
@@ -173,6 +175,22 @@ func (c *CLI) boot(ctx context.Context, binary string, o *vmOptions, g guestSpec
 	cfg := qemu.Config{
 		Machine: o.machine, Accel: accel, Memory: g.memory,
 		Kernel: g.image, Initrd: g.initrd, Cmdline: line,
+	}
+	for _, s := range o.publish {
+		p, err := qemu.ParsePublish(s)
+		if err != nil {
+			return &StatusError{Code: exitFailure, Msg: err.Error()}
+		}
+		if !o.dryRun {
+			if err := p.CheckFree(); err != nil {
+				return &StatusError{Code: exitMote, Msg: err.Error()}
+			}
+		}
+		cfg.Publish = append(cfg.Publish, p)
+	}
+	cfg.Network = len(cfg.Publish) > 0
+	if err := cfg.Validate(); err != nil {
+		return &StatusError{Code: exitFailure, Msg: err.Error()}
 	}
 	if o.dryRun {
 		cfg.RunDir = filepath.Join(os.TempDir(), "mote-run-XXXXXX")

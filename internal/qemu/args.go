@@ -40,6 +40,10 @@ type Config struct {
 	Initrd  string // optional PVH module (the package files for mote test)
 	Cmdline string // kernel command line
 	RunDir  string // directory holding the chardev sockets
+	// Network gives the guest a virtio-net device on QEMU's user network; Publish
+	// forwards host ports to it.
+	Network bool
+	Publish []Publish
 }
 
 // SocketPath is where the chardev for a serial port connects.
@@ -56,6 +60,9 @@ func (c *Config) Validate() error {
 	case AccelKVM, AccelTCG:
 	default:
 		return fmt.Errorf("unknown accelerator %q (use kvm or tcg)", c.Accel)
+	}
+	if c.Network && c.Machine != MachineMicroVM {
+		return fmt.Errorf("a network device needs --machine microvm for now (the kernel drives virtio-mmio, not yet virtio-pci)")
 	}
 	return nil
 }
@@ -95,6 +102,9 @@ func (c *Config) Args() []string {
 	)
 	if c.Initrd != "" {
 		args = append(args, "-initrd", c.Initrd)
+	}
+	if c.Network {
+		args = append(args, c.netArgs()...)
 	}
 	return append(args, "-append", c.Cmdline)
 }

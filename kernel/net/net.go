@@ -18,6 +18,7 @@ import (
 	"gvisor.dev/gvisor/pkg/tcpip"
 	"gvisor.dev/gvisor/pkg/tcpip/header"
 	"gvisor.dev/gvisor/pkg/tcpip/link/loopback"
+	"gvisor.dev/gvisor/pkg/tcpip/network/arp"
 	"gvisor.dev/gvisor/pkg/tcpip/network/ipv4"
 	"gvisor.dev/gvisor/pkg/tcpip/network/ipv6"
 	"gvisor.dev/gvisor/pkg/tcpip/stack"
@@ -65,7 +66,7 @@ func init() {
 
 func newStack() *stack.Stack {
 	s := stack.New(stack.Options{
-		NetworkProtocols:   []stack.NetworkProtocolFactory{ipv4.NewProtocol, ipv6.NewProtocol},
+		NetworkProtocols:   []stack.NetworkProtocolFactory{ipv4.NewProtocol, ipv6.NewProtocol, arp.NewProtocol},
 		TransportProtocols: []stack.TransportProtocolFactory{tcp.NewProtocol, udp.NewProtocol},
 	})
 	if err := s.CreateNIC(loopbackNIC, loopback.New()); err != nil {
@@ -79,10 +80,18 @@ func newStack() *stack.Stack {
 			panic("mote: loopback address: " + err.String())
 		}
 	}
-	s.SetRouteTable([]tcpip.Route{
-		{Destination: header.IPv4EmptySubnet, NIC: loopbackNIC},
-		{Destination: header.IPv6EmptySubnet, NIC: loopbackNIC},
-	})
+	// Loopback first: netstack takes the first route that matches.
+	routes := []tcpip.Route{
+		{Destination: subnet(tcpip.AddrFrom4([4]byte{127, 0, 0, 0}), 8), NIC: loopbackNIC},
+		{Destination: subnet(tcpip.AddrFrom16([16]byte{15: 1}), 128), NIC: loopbackNIC},
+	}
+	if dev := attachDevice(s); dev != nil {
+		routes = append(routes, dev...)
+	} else {
+		routes = append(routes, tcpip.Route{Destination: header.IPv4EmptySubnet, NIC: loopbackNIC})
+	}
+	routes = append(routes, tcpip.Route{Destination: header.IPv6EmptySubnet, NIC: loopbackNIC})
+	s.SetRouteTable(routes)
 	return s
 }
 

@@ -49,6 +49,7 @@ const (
 	ENODATA         Errno = 61
 	EOVERFLOW       Errno = 75
 	ENOTSOCK        Errno = 88
+	EMSGSIZE        Errno = 90
 	ENOPROTOOPT     Errno = 92
 	EPROTONOSUPPORT Errno = 93
 	ESOCKTNOSUPPORT Errno = 94
