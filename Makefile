@@ -11,9 +11,11 @@ build:
 qemu:
 	@scripts/need-qemu.sh
 
-# Boots examples/hello: it prints its arguments and GREETING.
+# Boots examples/hello, then serves examples/http on http://127.0.0.1:8080/ (MOTE_DEMO_PORT),
+# fetches it once and keeps serving until Ctrl-C.
 demo: qemu build
-	$(BIN) run -e GREETING=hello ./examples/hello -- world
+	@command -v curl >/dev/null || { echo "demo: needs curl (apt-get install curl)"; exit 1; }
+	scripts/demo.sh
 
 # The kernel reaches physical memory and user memory through uintptr by design, which vet's
 # unsafeptr check flags everywhere; it is vetted for its target with that check off.

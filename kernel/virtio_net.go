@@ -102,6 +102,12 @@ func netInit() {
 		nic.present = true
 		virtioIRQInit()
 		logRecord().s("virtio-net at ").hex(uint64(base)).s(": network device ready").nl()
+		// QEMU's user network resolves names at 10.0.2.3.
+		if etc := lookup(rootIno, []byte("etc")); etc >= 0 {
+			if ino, e := newInode(etc, []byte("resolv.conf"), sIFREG|0o644); e == 0 {
+				writeAt(&inodes[ino], []byte("nameserver 10.0.2.3\n"), 0)
+			}
+		}
 		return
 	}
 }

@@ -126,18 +126,22 @@ func runRun(ctx context.Context, c *CLI, opts *runOptions) error {
 		argv:   append([]string{m.Name}, args...),
 		env:    mergeEnv(m.Env, env),
 		memory: firstNonEmpty(opts.memory, m.Memory, defaultMemory),
+		// An app with sockets gets a network device on microvm; q35's virtio-pci is not
+		// driven yet, so there it gets one only if it publishes ports (and fails clearly).
+		network: m.Network && opts.machine == qemu.MachineMicroVM,
 	}
 	return c.boot(ctx, binary, &opts.vmOptions, guest)
 }
 
 // guestSpec is one guest to boot.
 type guestSpec struct {
-	image  string
-	initrd string
-	argv   []string
-	env    []string
-	cwd    string
-	memory string
+	image   string
+	initrd  string
+	argv    []string
+	env     []string
+	cwd     string
+	memory  string
+	network bool
 	// stdout, if set, replaces c.Out for the guest's stdout.
 	stdout io.Writer
 }
@@ -188,7 +192,7 @@ func (c *CLI) boot(ctx context.Context, binary string, o *vmOptions, g guestSpec
 		}
 		cfg.Publish = append(cfg.Publish, p)
 	}
-	cfg.Network = len(cfg.Publish) > 0
+	cfg.Network = g.network || len(cfg.Publish) > 0
 	if err := cfg.Validate(); err != nil {
 		return &StatusError{Code: exitFailure, Msg: err.Error()}
 	}

@@ -394,7 +394,8 @@ func (b *Builder) Build(ctx context.Context, opts BuildOptions) (*Manifest, erro
 	if err := PatchPVH(elfBytes); err != nil {
 		return nil, fmt.Errorf("making %s bootable: %w", p.ImportPath, err)
 	}
-	m := &Manifest{Version: ManifestVersion, Name: ImageName(p, opts.Test), Args: opts.Args, Env: opts.Env, Memory: opts.Memory}
+	m := &Manifest{Version: ManifestVersion, Name: ImageName(p, opts.Test), Args: opts.Args, Env: opts.Env, Memory: opts.Memory,
+		Network: p.UsesSockets(opts.Test)}
 	img, err := AppendManifest(elfBytes, m)
 	if err != nil {
 		return nil, err

@@ -29,10 +29,11 @@ const ManifestVersion = 1
 // Manifest is what an image knows about how to run it.
 type Manifest struct {
 	Version int      `json:"version"`
-	Name    string   `json:"name"`             // argv[0] and the default instance name
-	Args    []string `json:"args,omitempty"`   // default arguments after argv[0]
-	Env     []string `json:"env,omitempty"`    // default environment, KEY=VALUE
-	Memory  string   `json:"memory,omitempty"` // default guest memory, as for -m
+	Name    string   `json:"name"`              // argv[0] and the default instance name
+	Args    []string `json:"args,omitempty"`    // default arguments after argv[0]
+	Env     []string `json:"env,omitempty"`     // default environment, KEY=VALUE
+	Memory  string   `json:"memory,omitempty"`  // default guest memory, as for -m
+	Network bool     `json:"network,omitempty"` // the app links the socket service: give it a network device
 }
 
 // Validate checks the fields a runner relies on.

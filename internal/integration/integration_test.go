@@ -12,6 +12,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -361,5 +362,21 @@ func TestPublishHTTP(t *testing.T) {
 	}
 	if r.code != 130 {
 		t.Errorf("stopping the guest: exit %d, want 130", r.code)
+	}
+}
+
+// TestFetchFromHost: a program in the guest fetches a page from a server on the host, through
+// QEMU's user network (the host is 10.0.2.2 from the guest).
+func TestFetchFromHost(t *testing.T) {
+	needQEMU(t)
+	t.Parallel()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, "host says hi")
+	}))
+	defer srv.Close()
+	port := srv.Listener.Addr().(*net.TCPAddr).Port
+	r := mote(timeout(t), t, "", "run", prog(t, "fetch"), "--", fmt.Sprintf("http://10.0.2.2:%d/", port))
+	if r.code != 0 || r.stdout != "200 OK \"host says hi\"\n" {
+		t.Errorf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
 	}
 }
