@@ -49,6 +49,7 @@ const maxSockets = 1024
 
 type socket struct {
 	used   bool
+	cookie uint32 // tells this socket from earlier ones with the same number
 	ready  uint32
 	gen    uint64
 	local  [sockaddrMax]byte
@@ -94,8 +95,8 @@ func signalService() {
 // moteComplete. newSock is the socket the service creates (-1 for none).
 func forward(t *thread, sock, newSock int32) int64 {
 	f := &t.frame
-	r := serviceRequest{TID: int64(t.tid()), Nr: t.sysnr, Socket: int64(sock),
-		Args: [6]uint64{f.RDI, f.RSI, f.RDX, f.R10, f.R8, f.R9}, NewSock: int64(newSock)}
+	r := serviceRequest{TID: int64(t.tid()), Nr: t.sysnr, Socket: handle(sock),
+		Args: [6]uint64{f.RDI, f.RSI, f.RDX, f.R10, f.R8, f.R9}, NewSock: handle(newSock)}
 	if e := getFD(f.RDI); e != nil && e.kind == fkSocket {
 		r.Flags = e.flags
 	}
@@ -107,14 +108,35 @@ func forward(t *thread, sock, newSock int32) int64 {
 	return 0
 }
 
+var sockCookie uint32
+
 func newSocket() int32 {
 	for i := range sockets {
 		if !sockets[i].used {
-			sockets[i] = socket{used: true}
+			sockCookie++
+			sockets[i] = socket{used: true, cookie: sockCookie}
 			return int32(i)
 		}
 	}
 	return -1
+}
+
+// handle names socket s to the service: its number and its cookie, so
+// that a late word about a closed socket cannot land on its successor.
+func handle(s int32) int64 {
+	if s < 0 {
+		return -1
+	}
+	return int64(s) | int64(sockets[s].cookie)<<16
+}
+
+// fromHandle finds the socket a service handle names, if it still exists.
+func fromHandle(h uint64) (int32, bool) {
+	s := int32(h & 0xffff)
+	if s >= maxSockets || !sockets[s].used || uint64(sockets[s].cookie) != h>>16 {
+		return -1, false
+	}
+	return s, true
 }
 
 // Socket families, types and protocols the service supports.
@@ -176,8 +198,8 @@ func sysSocket(t *thread, f *Frame) int64 {
 	if domain == afInet6 {
 		sk.localN = 28
 	}
-	if !enqueueRequest(serviceRequest{TID: -1, Nr: linux.SYS_SOCKET, Socket: int64(s),
-		Args: [6]uint64{domain, typ, proto}, NewSock: int64(s)}) {
+	if !enqueueRequest(serviceRequest{TID: -1, Nr: linux.SYS_SOCKET, Socket: handle(s),
+		Args: [6]uint64{domain, typ, proto}, NewSock: handle(s)}) {
 		fds[fd] = fdEntry{}
 		sockets[s].used = false
 		return errno(linux.ENOBUFS)
@@ -408,8 +430,9 @@ func socketRW(t *thread, e *fdEntry) int64 {
 
 // socketClosed queues the closing of a socket whose last descriptor went.
 func socketClosed(s int32) {
+	h := handle(s)
 	sockets[s].used = false
-	if serviceUp() && !enqueueRequest(serviceRequest{TID: -1, Nr: linux.SYS_CLOSE, Socket: int64(s), NewSock: -1}) {
+	if serviceUp() && !enqueueRequest(serviceRequest{TID: -1, Nr: linux.SYS_CLOSE, Socket: h, NewSock: -1}) {
 		logRecord().s("socket service queue full: a closed socket stays open in the service").nl()
 	}
 }
@@ -456,8 +479,14 @@ func sysMoteComplete(t *thread, f *Frame) int64 {
 		return errno(linux.ESRCH)
 	}
 	result := int64(f.RSI)
-	if w.svcFD >= 0 && result >= 0 {
-		result = int64(w.svcFD) // accept4 made this descriptor
+	if w.svcFD >= 0 {
+		if result >= 0 {
+			result = int64(w.svcFD) // accept4 made this descriptor
+		} else {
+			// accept4 failed (EAGAIN, most often): its descriptor and socket go.
+			fds[w.svcFD] = fdEntry{}
+			sockets[w.svcNewSock].used = false
+		}
 	}
 	w.svcFD = -1
 	wake(w, uint64(result))
@@ -466,8 +495,12 @@ func sysMoteComplete(t *thread, f *Frame) int64 {
 
 // sysMoteSetAddr records a socket's own address (which 0) or its peer's (1).
 func sysMoteSetAddr(t *thread, f *Frame) int64 {
-	s, which, n := f.RDI, f.RSI, f.R10
-	if s >= maxSockets || !sockets[s].used || which > 1 || n > sockaddrMax {
+	which, n := f.RSI, f.R10
+	s, ok := fromHandle(f.RDI)
+	if !ok {
+		return errno(linux.EBADF) // closed meanwhile: nothing to record
+	}
+	if which > 1 || n > sockaddrMax {
 		return errno(linux.EINVAL)
 	}
 	sk := &sockets[s]
@@ -484,9 +517,9 @@ func sysMoteSetAddr(t *thread, f *Frame) int64 {
 
 // sysMoteSetReady records the readiness of a socket, as epoll reports it.
 func sysMoteSetReady(t *thread, f *Frame) int64 {
-	s := f.RDI
-	if s >= maxSockets || !sockets[s].used {
-		return errno(linux.EBADF)
+	s, ok := fromHandle(f.RDI)
+	if !ok {
+		return errno(linux.EBADF) // closed meanwhile: nothing to record
 	}
 	sockets[s].ready = uint32(f.RSI)
 	sockets[s].gen++

@@ -49,8 +49,9 @@ const (
 	featNetMAC     = 1 << 5
 	featVersion1   = 1 << 32
 	descFlagWrite  = 2
-	netHdrLen      = 12 // struct virtio_net_hdr with VERSION_1
-	vqSize         = 64
+	netHdrLen      = 12                         // struct virtio_net_hdr with VERSION_1
+	vqSize         = 256                        // descriptors per queue: one page of them
+	_              = uint(pageSize - 16*vqSize) // a compile-time check that they fit
 	vqBufSize      = 2048
 	frameMax       = vqBufSize - netHdrLen
 	vecVirtio      = 40
@@ -153,14 +154,16 @@ func (d *netDevice) setupQueue(idx uint32, q *vqueue) bool {
 		return false
 	}
 	d.w32(vmQueueNum, vqSize)
-	rings := allocFrame() // descriptors (1 KiB), then the available ring
-	used := allocFrame()
-	if rings == 0 || used == 0 {
+	// One frame each for the descriptors (16 bytes apiece: 4 KiB at 256), the
+	// available ring and the used ring.
+	desc, avail, used := allocFrame(), allocFrame(), allocFrame()
+	if desc == 0 || avail == 0 || used == 0 {
 		return false
 	}
-	clearPage(rings)
+	clearPage(desc)
+	clearPage(avail)
 	clearPage(used)
-	q.desc, q.avail, q.used = rings, rings+16*vqSize, used
+	q.desc, q.avail, q.used = desc, avail, used
 	for i := 0; i < vqSize; i += pageSize / vqBufSize {
 		p := allocFrame()
 		if p == 0 {
