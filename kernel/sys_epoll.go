@@ -24,6 +24,31 @@ type eventfd struct {
 
 var eventfds [256]eventfd
 
+// kernelEventfd makes an eventfd the kernel signals (the socket service's,
+// the network device's): non-blocking, close-on-exec. It returns the
+// descriptor and the eventfds index.
+func kernelEventfd() (int64, int32) {
+	for i := range eventfds {
+		if !eventfds[i].used {
+			fd := allocFD(fkEventfd, int32(i), linux.O_RDWR|linux.O_NONBLOCK, true)
+			if fd < 0 {
+				return errno(linux.EMFILE), -1
+			}
+			eventfds[i] = eventfd{used: true}
+			return fd, int32(i)
+		}
+	}
+	return errno(linux.ENFILE), -1
+}
+
+// signalEventfd makes a kernel eventfd readable and wakes its waiters.
+func signalEventfd(i int32) {
+	ef := &eventfds[i]
+	ef.count++
+	ef.gen++
+	wakePollers()
+}
+
 // sysEventfd2 implements eventfd2(2).
 func sysEventfd2(t *thread, f *Frame) int64 {
 	flags := f.RSI

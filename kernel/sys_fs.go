@@ -244,52 +244,50 @@ func fileWrite(of *openFile, buf []byte, off int64, advance bool) int64 {
 	return int64(k)
 }
 
-// sysPread64 implements pread64(2).
-func sysPread64(t *thread, f *Frame) int64 {
-	of, e := fileOf(f.RDI)
+// seekable returns the open file behind fd for the calls that take an
+// offset: EBADF for no descriptor, ESPIPE for one that is not a file.
+func seekable(fd uint64) (*openFile, linux.Errno) {
+	of, e := fileOf(fd)
 	if of == nil {
 		if e == nil {
-			return errno(linux.EBADF)
+			return nil, linux.EBADF
 		}
-		return errno(linux.ESPIPE)
+		return nil, linux.ESPIPE
+	}
+	return of, 0
+}
+
+// positioned serves pread64 and pwrite64: I/O at an offset that leaves the
+// file's own offset alone.
+func positioned(f *Frame, write bool) int64 {
+	of, e := seekable(f.RDI)
+	if e != 0 {
+		return errno(e)
 	}
 	if int64(f.R10) < 0 {
 		return errno(linux.EINVAL)
 	}
-	buf, ok := userBytes(uintptr(f.RSI), uintptr(f.RDX), true)
+	buf, ok := userBytes(uintptr(f.RSI), uintptr(f.RDX), !write)
 	if !ok {
 		return errno(linux.EFAULT)
+	}
+	if write {
+		return fileWrite(of, buf, int64(f.R10), false)
 	}
 	return fileRead(of, buf, int64(f.R10), false)
 }
 
+// sysPread64 implements pread64(2).
+func sysPread64(t *thread, f *Frame) int64 { return positioned(f, false) }
+
 // sysPwrite64 implements pwrite64(2).
-func sysPwrite64(t *thread, f *Frame) int64 {
-	of, e := fileOf(f.RDI)
-	if of == nil {
-		if e == nil {
-			return errno(linux.EBADF)
-		}
-		return errno(linux.ESPIPE)
-	}
-	if int64(f.R10) < 0 {
-		return errno(linux.EINVAL)
-	}
-	buf, ok := userBytes(uintptr(f.RSI), uintptr(f.RDX), false)
-	if !ok {
-		return errno(linux.EFAULT)
-	}
-	return fileWrite(of, buf, int64(f.R10), false)
-}
+func sysPwrite64(t *thread, f *Frame) int64 { return positioned(f, true) }
 
 // sysLseek implements lseek(2).
 func sysLseek(t *thread, f *Frame) int64 {
-	of, e := fileOf(f.RDI)
-	if of == nil {
-		if e == nil {
-			return errno(linux.EBADF)
-		}
-		return errno(linux.ESPIPE)
+	of, e := seekable(f.RDI)
+	if e != 0 {
+		return errno(e)
 	}
 	const seekSet, seekCur, seekEnd, seekData, seekHole = 0, 1, 2, 3, 4
 	n := &inodes[of.ino]

@@ -84,12 +84,7 @@ func enqueueRequest(r serviceRequest) bool {
 func serviceUp() bool { return serviceEvent >= 0 }
 
 // signalService makes the service's eventfd readable.
-func signalService() {
-	ef := &eventfds[serviceEvent]
-	ef.count++
-	ef.gen++
-	wakePollers()
-}
+func signalService() { signalEventfd(serviceEvent) }
 
 // forward queues t's system call for the service and blocks t until
 // moteComplete. newSock is the socket the service creates (-1 for none).
@@ -443,18 +438,11 @@ func sysMoteServiceFD(t *thread, f *Frame) int64 {
 	if serviceUp() {
 		return errno(linux.EBUSY)
 	}
-	for i := range eventfds {
-		if !eventfds[i].used {
-			fd := allocFD(fkEventfd, int32(i), linux.O_RDWR|linux.O_NONBLOCK, true)
-			if fd < 0 {
-				return errno(linux.EMFILE)
-			}
-			eventfds[i] = eventfd{used: true}
-			serviceEvent = int32(i)
-			return fd
-		}
+	fd, i := kernelEventfd()
+	if i >= 0 {
+		serviceEvent = i
 	}
-	return errno(linux.ENFILE)
+	return fd
 }
 
 // sysMoteNextRequest hands the service the next queued request.

@@ -239,10 +239,7 @@ func virtioInterrupt() {
 	st := nic.r32(vmIntStatus)
 	nic.w32(vmIntAck, st)
 	if nic.event >= 0 && nic.rx.usedIdx() != nic.rx.lastUsed {
-		ef := &eventfds[nic.event]
-		ef.count++
-		ef.gen++
-		wakePollers()
+		signalEventfd(nic.event)
 	}
 }
 
@@ -258,18 +255,11 @@ func sysMoteNetOpen(t *thread, f *Frame) int64 {
 	if !copyOut(uintptr(f.RDI), nic.mac[:]) {
 		return errno(linux.EFAULT)
 	}
-	for i := range eventfds {
-		if !eventfds[i].used {
-			fd := allocFD(fkEventfd, int32(i), linux.O_RDWR|linux.O_NONBLOCK, true)
-			if fd < 0 {
-				return errno(linux.EMFILE)
-			}
-			eventfds[i] = eventfd{used: true}
-			nic.event = int32(i)
-			return fd
-		}
+	fd, i := kernelEventfd()
+	if i >= 0 {
+		nic.event = i
 	}
-	return errno(linux.ENFILE)
+	return fd
 }
 
 // sysMoteNetRecv copies the next received frame into the caller's buffer
