@@ -331,7 +331,9 @@ func (b *Builder) Build(ctx context.Context, opts BuildOptions) (*Manifest, erro
 	if !opts.Test && p.Name != "main" {
 		return nil, userErrorf("%s is package %s, not a command: mote build needs a main package", p.ImportPath, p.Name)
 	}
-	if len(p.CgoFiles) > 0 {
+	// The standard library's cgo files (net, os/user) all have pure-Go twins that a
+	// CGO_ENABLED=0 build takes; anyone else's cgo is the app's own and cannot be.
+	if len(p.CgoFiles) > 0 && !p.Standard {
 		return nil, userErrorf("%s uses cgo (%s imports \"C\"): mote images are pure Go, build it without cgo or pick a pure-Go alternative", p.ImportPath, p.CgoFiles[0])
 	}
 	if b.KernelDir == "" {
