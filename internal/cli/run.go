@@ -19,6 +19,7 @@ import (
 	"mote.dev/mote/internal/qemu"
 	"mote.dev/mote/internal/symbolize"
 	"mote.dev/mote/internal/tsc"
+	"mote.dev/mote/internal/usernet"
 )
 
 // defaultMemory is the guest RAM when neither -m nor the image's manifest sets it.
@@ -43,7 +44,7 @@ func (o *vmOptions) bind(cmd *cobra.Command, defaultMem string) {
 	f.BoolVar(&o.dryRun, "dry-run", false, "print the QEMU command line instead of running it")
 	f.BoolVarP(&o.verbose, "verbose", "v", false, "show the kernel's log records on stderr")
 	f.BoolVar(&o.trace, "trace", false, "log every system call the program makes on stderr (implies -v)")
-	f.StringArrayVarP(&o.publish, "publish", "p", nil, "publish a guest port on the host: `[HOSTIP:]HOSTPORT:GUESTPORT[/udp]` (repeatable; gives the guest a network device on QEMU's user network)")
+	f.StringArrayVarP(&o.publish, "publish", "p", nil, "publish a guest port on the host: `[HOSTIP:]HOSTPORT:GUESTPORT[/udp]` (repeatable; gives the guest a network device on mote's user-mode network)")
 }
 
 type runOptions struct {
@@ -180,24 +181,26 @@ func (c *CLI) boot(ctx context.Context, binary string, o *vmOptions, g guestSpec
 		Machine: o.machine, Accel: accel, Memory: g.memory,
 		Kernel: g.image, Initrd: g.initrd, Cmdline: line,
 	}
+	var publish []usernet.Publish
 	for _, s := range o.publish {
-		p, err := qemu.ParsePublish(s)
+		p, err := usernet.ParsePublish(s)
 		if err != nil {
 			return &StatusError{Code: exitFailure, Msg: err.Error()}
 		}
-		if !o.dryRun {
-			if err := p.CheckFree(); err != nil {
-				return &StatusError{Code: exitMote, Msg: err.Error()}
-			}
-		}
-		cfg.Publish = append(cfg.Publish, p)
+		publish = append(publish, p)
 	}
-	cfg.Network = g.network || len(cfg.Publish) > 0
+	network := g.network || len(publish) > 0
+	if network {
+		cfg.NetSocket = "net.sock" // placed in the run directory below
+	}
 	if err := cfg.Validate(); err != nil {
 		return &StatusError{Code: exitFailure, Msg: err.Error()}
 	}
 	if o.dryRun {
 		cfg.RunDir = filepath.Join(os.TempDir(), "mote-run-XXXXXX")
+		if network {
+			cfg.NetSocket = filepath.Join(cfg.RunDir, "net.sock")
+		}
 		fmt.Fprintln(c.Out, qemu.ShellQuote(append([]string{binary}, cfg.Args()...)))
 		return nil
 	}
@@ -207,6 +210,18 @@ func (c *CLI) boot(ctx context.Context, binary string, o *vmOptions, g guestSpec
 	}
 	defer os.RemoveAll(runDir)
 	cfg.RunDir = runDir
+	if network {
+		nw, err := usernet.Start(usernet.Config{
+			Socket:  filepath.Join(runDir, "net.sock"),
+			Publish: publish,
+			Log:     func(format string, args ...any) { fmt.Fprintf(c.Err, "mote: "+format+"\n", args...) },
+		})
+		if err != nil {
+			return &StatusError{Code: exitMote, Msg: err.Error()}
+		}
+		defer nw.Close()
+		cfg.NetSocket = nw.Socket()
+	}
 
 	stdout := c.Out
 	if g.stdout != nil {

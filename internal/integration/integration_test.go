@@ -322,16 +322,11 @@ func TestUnhandledFault(t *testing.T) {
 }
 
 // TestPublishHTTP boots examples/http with -p and fetches its page from the host: virtio-net,
-// the kernel's driver, netstack in the guest and QEMU's port forward, end to end.
+// the kernel's driver, netstack in the guest and mote's user-mode network, end to end.
 func TestPublishHTTP(t *testing.T) {
 	needQEMU(t)
 	t.Parallel()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
+	port := freePort(t, "tcp")
 	ctx, cancel := context.WithCancel(timeout(t))
 	defer cancel()
 	done := make(chan result, 1)
@@ -365,8 +360,9 @@ func TestPublishHTTP(t *testing.T) {
 	}
 }
 
-// TestFetchFromHost: a program in the guest fetches a page from a server on the host, through
-// QEMU's user network (the host is 10.0.2.2 from the guest).
+// TestFetchFromHost: a program in the guest fetches a page from a server on the host through
+// the user-mode network, by the gateway's address (10.0.2.2 is the host's loopback) and by the
+// name the network's resolver gives it; a closed port is refused at once.
 func TestFetchFromHost(t *testing.T) {
 	needQEMU(t)
 	t.Parallel()
@@ -375,8 +371,32 @@ func TestFetchFromHost(t *testing.T) {
 	}))
 	defer srv.Close()
 	port := srv.Listener.Addr().(*net.TCPAddr).Port
-	r := mote(timeout(t), t, "", "run", prog(t, "fetch"), "--", fmt.Sprintf("http://10.0.2.2:%d/", port))
-	if r.code != 0 || r.stdout != "200 OK \"host says hi\"\n" {
-		t.Errorf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+	closed := freePort(t, "tcp")
+	r := mote(timeout(t), t, "", "run", prog(t, "fetch"), "--",
+		fmt.Sprintf("http://10.0.2.2:%d/", port),
+		fmt.Sprintf("http://host.mote.internal:%d/by-name", port),
+		fmt.Sprintf("http://10.0.2.2:%d/", closed))
+	want := "200 OK \"host says hi\"\n200 OK \"host says hi\"\n"
+	if r.code != 1 || !strings.HasPrefix(r.stdout, want) || !strings.Contains(r.stdout, "connection refused") {
+		t.Errorf("exit %d (want 1: the last fetch is refused)\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
 	}
+}
+
+// freePort is a host port that was free a moment ago.
+func freePort(t *testing.T, network string) int {
+	t.Helper()
+	if network == "udp" {
+		c, err := net.ListenPacket("udp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		return c.LocalAddr().(*net.UDPAddr).Port
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
 }

@@ -125,21 +125,3 @@ func TestHTTPLoad(t *testing.T) {
 		t.Errorf("after the load: %d descriptors (began with %d), heap %d bytes (began with %d)", fds, fds0, heap, heap0)
 	}
 }
-
-func freePort(t *testing.T, network string) int {
-	t.Helper()
-	if network == "udp" {
-		c, err := net.ListenPacket("udp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
-		return c.LocalAddr().(*net.UDPAddr).Port
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
