@@ -127,9 +127,8 @@ func runRun(ctx context.Context, c *CLI, opts *runOptions) error {
 		argv:   append([]string{m.Name}, args...),
 		env:    mergeEnv(m.Env, env),
 		memory: firstNonEmpty(opts.memory, m.Memory, defaultMemory),
-		// An app with sockets gets a network device on microvm; q35's virtio-pci is not
-		// driven yet, so there it gets one only if it publishes ports (and fails clearly).
-		network: m.Network && opts.machine == qemu.MachineMicroVM,
+		// An app with sockets gets a network device.
+		network: m.Network,
 	}
 	return c.boot(ctx, binary, &opts.vmOptions, guest)
 }

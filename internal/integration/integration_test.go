@@ -321,42 +321,48 @@ func TestUnhandledFault(t *testing.T) {
 	}
 }
 
-// TestPublishHTTP boots examples/http with -p and fetches its page from the host: virtio-net,
-// the kernel's driver, netstack in the guest and mote's user-mode network, end to end.
+// TestPublishHTTP boots examples/http with -p and fetches its page from the host: virtio-net
+// (over virtio-mmio on microvm and virtio-pci on q35), the kernel's driver, netstack in the guest
+// and mote's user-mode network, end to end.
 func TestPublishHTTP(t *testing.T) {
 	needQEMU(t)
 	t.Parallel()
-	port := freePort(t, "tcp")
-	ctx, cancel := context.WithCancel(timeout(t))
-	defer cancel()
-	done := make(chan result, 1)
-	go func() {
-		done <- mote(ctx, t, "", "run", "-p", fmt.Sprintf("127.0.0.1:%d:8080", port), repo(t, "examples/http"))
-	}()
-	url := fmt.Sprintf("http://127.0.0.1:%d/ping", port)
-	var body string
-	for start := time.Now(); time.Since(start) < 5*time.Minute; time.Sleep(200 * time.Millisecond) {
-		select {
-		case r := <-done:
-			t.Fatalf("guest ended early: exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
-		default:
-		}
-		resp, err := (&http.Client{Timeout: 5 * time.Second}).Get(url)
-		if err != nil {
-			continue
-		}
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		body = string(b)
-		break
-	}
-	cancel()
-	r := <-done
-	if body != "hello from mote: /ping\n" {
-		t.Errorf("GET %s = %q\nstdout:\n%s\nstderr:\n%s", url, body, r.stdout, r.stderr)
-	}
-	if r.code != 130 {
-		t.Errorf("stopping the guest: exit %d, want 130", r.code)
+	for _, machine := range []string{"microvm", "q35"} {
+		t.Run(machine, func(t *testing.T) {
+			t.Parallel()
+			port := freePort(t, "tcp")
+			ctx, cancel := context.WithCancel(timeout(t))
+			defer cancel()
+			done := make(chan result, 1)
+			go func() {
+				done <- mote(ctx, t, "", "run", "--machine", machine, "-p", fmt.Sprintf("127.0.0.1:%d:8080", port), repo(t, "examples/http"))
+			}()
+			url := fmt.Sprintf("http://127.0.0.1:%d/ping", port)
+			var body string
+			for start := time.Now(); time.Since(start) < 5*time.Minute; time.Sleep(200 * time.Millisecond) {
+				select {
+				case r := <-done:
+					t.Fatalf("guest ended early: exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+				default:
+				}
+				resp, err := (&http.Client{Timeout: 5 * time.Second}).Get(url)
+				if err != nil {
+					continue
+				}
+				b, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				body = string(b)
+				break
+			}
+			cancel()
+			r := <-done
+			if body != "hello from mote: /ping\n" {
+				t.Errorf("GET %s = %q\nstdout:\n%s\nstderr:\n%s", url, body, r.stdout, r.stderr)
+			}
+			if r.code != 130 {
+				t.Errorf("stopping the guest: exit %d, want 130", r.code)
+			}
+		})
 	}
 }
 

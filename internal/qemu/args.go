@@ -61,9 +61,6 @@ func (c *Config) Validate() error {
 	default:
 		return fmt.Errorf("unknown accelerator %q (use kvm or tcg)", c.Accel)
 	}
-	if c.NetSocket != "" && c.Machine != MachineMicroVM {
-		return fmt.Errorf("a network device needs --machine microvm for now (the kernel drives virtio-mmio, not yet virtio-pci)")
-	}
 	return nil
 }
 
@@ -105,9 +102,13 @@ func (c *Config) Args() []string {
 	}
 	if c.NetSocket != "" {
 		// The stream netdev (QEMU 7.2 and newer) connects to mote's user-mode network.
-		args = append(args,
-			"-netdev", "stream,id=net0,server=off,addr.type=unix,addr.path="+escapeOpt(c.NetSocket),
-			"-device", "virtio-net-device,netdev=net0", "-global", "virtio-mmio.force-legacy=false")
+		args = append(args, "-netdev", "stream,id=net0,server=off,addr.type=unix,addr.path="+escapeOpt(c.NetSocket))
+		if c.Machine == MachineMicroVM {
+			args = append(args, "-device", "virtio-net-device,netdev=net0", "-global", "virtio-mmio.force-legacy=false")
+		} else {
+			// Modern virtio-pci only, and no option ROM: nothing here boots from the network.
+			args = append(args, "-device", "virtio-net-pci,netdev=net0,disable-legacy=on,romfile=")
+		}
 	}
 	return append(args, "-append", c.Cmdline)
 }
