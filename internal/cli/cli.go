@@ -18,6 +18,7 @@ import (
 	"mote.dev/mote"
 	"mote.dev/mote/internal/image"
 	"mote.dev/mote/internal/kernelsrc"
+	"mote.dev/mote/internal/usernet"
 )
 
 // CLI is what the commands share: the terminal and a few overrides.
@@ -33,6 +34,9 @@ type CLI struct {
 	QEMU string
 	// CacheDir is mote's cache; empty means $XDG_CACHE_HOME/mote.
 	CacheDir string
+	// OnNetwork, if set, is called with each guest's network once it is up, e.g. for a test
+	// to feed the guest traffic of its own.
+	OnNetwork func(*usernet.Network)
 }
 
 // StatusError ends mote with an exit status; Msg, if any, is printed as "mote: Msg".

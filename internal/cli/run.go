@@ -220,6 +220,9 @@ func (c *CLI) boot(ctx context.Context, binary string, o *vmOptions, g guestSpec
 		}
 		defer nw.Close()
 		cfg.NetSocket = nw.Socket()
+		if c.OnNetwork != nil {
+			c.OnNetwork(nw)
+		}
 	}
 
 	stdout := c.Out

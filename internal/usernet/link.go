@@ -3,8 +3,10 @@ package usernet
 import (
 	"bufio"
 	"encoding/binary"
+	"errors"
 	"io"
 	"net"
+	"time"
 
 	"gvisor.dev/gvisor/pkg/buffer"
 	"gvisor.dev/gvisor/pkg/tcpip/header"
@@ -64,24 +66,57 @@ func (n *Network) receive(c net.Conn) {
 // transmit sends the netstack's frames to the guest, flushing when no more
 // are queued.
 func (n *Network) transmit(c net.Conn) {
-	w := bufio.NewWriterSize(c, 256<<10)
-	var hdr [4]byte
+	n.out.Lock()
+	n.w, n.qemu = bufio.NewWriterSize(c, 256<<10), c
+	n.out.Unlock()
 	for {
 		pkt := n.link.ReadContext(n.ctx)
 		if pkt == nil {
 			return // closed
 		}
 		v := pkt.ToView()
-		binary.BigEndian.PutUint32(hdr[:], uint32(v.Size()))
-		w.Write(hdr[:])
-		_, err := v.WriteTo(w)
+		n.out.Lock()
+		err := writeFrame(n.w, v.AsSlice())
+		if err == nil && n.link.NumQueued() == 0 {
+			err = n.w.Flush()
+		}
+		n.out.Unlock()
 		v.Release()
 		pkt.DecRef()
-		if err == nil && n.link.NumQueued() == 0 {
-			err = w.Flush()
-		}
 		if err != nil {
 			return
 		}
 	}
 }
+
+func writeFrame(w *bufio.Writer, frame []byte) error {
+	var hdr [4]byte
+	binary.BigEndian.PutUint32(hdr[:], uint32(len(frame)))
+	w.Write(hdr[:])
+	_, err := w.Write(frame)
+	return err
+}
+
+// Inject sends a raw frame to the guest as if it came from the network,
+// whatever it holds: tests feed the guest malformed traffic with it. It fails
+// until QEMU has connected, and when QEMU takes no frames for injectTimeout
+// (its receive queue stays full: the guest is not receiving).
+func (n *Network) Inject(frame []byte) error {
+	n.out.Lock()
+	defer n.out.Unlock()
+	if n.w == nil {
+		return errors.New("usernet: no guest connected yet")
+	}
+	if len(frame) == 0 {
+		// QEMU's virtio-net takes an empty frame for a full queue and stops receiving.
+		return errors.New("usernet: an empty frame")
+	}
+	n.qemu.SetWriteDeadline(time.Now().Add(injectTimeout))
+	defer n.qemu.SetWriteDeadline(time.Time{})
+	if err := writeFrame(n.w, frame); err != nil {
+		return err
+	}
+	return n.w.Flush()
+}
+
+const injectTimeout = 30 * time.Second

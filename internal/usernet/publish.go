@@ -98,6 +98,36 @@ func (p Publish) guest() tcpip.FullAddress {
 	return tcpip.FullAddress{NIC: nicID, Addr: GuestIP, Port: uint16(p.GuestPort)}
 }
 
+// Source ports of connections into the guest go round the range in turn.
+// Netstack would pick them at random, and a random pick soon lands on a
+// 4-tuple the guest still holds in TIME_WAIT (60 s): the guest drops that
+// SYN and the connection waits a second for the retry. In turn, a port comes
+// back only after the whole range has been used: over 60 s later below
+// about 470 new connections a second.
+const (
+	firstPort = 32768
+	numPorts  = 28232 // to 60999, Linux's default ephemeral range
+)
+
+// dialGuest connects to the guest from the gateway's address and the next
+// free source port.
+func (n *Network) dialGuest(to tcpip.FullAddress) (*gonet.TCPConn, error) {
+	ctx, cancel := context.WithTimeout(n.ctx, connectTimeout)
+	defer cancel()
+	var err error
+	for range 64 {
+		from := tcpip.FullAddress{NIC: nicID, Addr: Gateway, Port: uint16(firstPort + n.nextPort.Add(1)%numPorts)}
+		var c *gonet.TCPConn
+		if c, err = gonet.DialTCPWithBind(ctx, n.stack, from, to, ipv4.ProtocolNumber); err == nil {
+			return c, nil
+		}
+		if !strings.Contains(err.Error(), "port is in use") {
+			return nil, err
+		}
+	}
+	return nil, err
+}
+
 // tcpPublisher accepts on the host with the host kernel's full backlog and
 // connects each connection into the guest.
 type tcpPublisher struct {
@@ -114,9 +144,7 @@ func (t *tcpPublisher) serve(n *Network) {
 			return
 		}
 		n.wg.Go(func() {
-			ctx, cancel := context.WithTimeout(n.ctx, connectTimeout)
-			gc, err := gonet.DialContextTCP(ctx, n.stack, t.p.guest(), ipv4.ProtocolNumber)
-			cancel()
+			gc, err := n.dialGuest(t.p.guest())
 			if err != nil {
 				// Like a refused connection: the guest is not listening (yet).
 				c.Close()

@@ -19,14 +19,16 @@
 package usernet
 
 import (
+	"bufio"
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
+	"gvisor.dev/gvisor/pkg/log"
 	"gvisor.dev/gvisor/pkg/tcpip"
 	"gvisor.dev/gvisor/pkg/tcpip/header"
 	"gvisor.dev/gvisor/pkg/tcpip/link/channel"
@@ -88,6 +90,12 @@ type Network struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
+	out  sync.Mutex    // serializes frames to QEMU
+	w    *bufio.Writer // to QEMU, once connected
+	qemu net.Conn
+
+	nextPort atomic.Uint32 // see dialGuest
+
 	mu    sync.Mutex
 	conns map[net.Conn]struct{} // open connections, closed by Close
 }
@@ -121,7 +129,14 @@ func Start(cfg Config) (*Network, error) {
 	return n, nil
 }
 
+// discard is a netstack log target that drops everything: netstack's
+// warnings are about the guest's traffic and would land on mote's stderr.
+type discard struct{}
+
+func (discard) Emit(int, log.Level, time.Time, string, ...any) {}
+
 func (n *Network) newStack() error {
+	log.SetTarget(discard{})
 	s := stack.New(stack.Options{
 		NetworkProtocols:   []stack.NetworkProtocolFactory{ipv4.NewProtocol, arp.NewProtocol},
 		TransportProtocols: []stack.TransportProtocolFactory{tcp.NewProtocol, udp.NewProtocol, icmp.NewProtocol4},
@@ -197,5 +212,3 @@ func (n *Network) logf(format string, args ...any) {
 		n.cfg.Log(format, args...)
 	}
 }
-
-var errClosed = errors.New("network closed")
