@@ -293,9 +293,21 @@ func Live(st *State, now time.Time) *State {
 		return &v
 	}
 	if v.Finished.Before(v.Started) {
-		v.Finished = now
+		v.Finished = time.Time{} // not known
 	}
 	return &v
+}
+
+// Settled reports whether nothing more will happen to the instance: its exit is recorded,
+// or no supervisor is left to record anything. An instance can be exited for Live (QEMU
+// gone) a moment before it is settled: the supervisor is still taking the guest's last
+// output and its exit status.
+func Settled(st *State, now time.Time) bool {
+	if st.Status == Exited {
+		return true
+	}
+	v := Live(st, now)
+	return v.Status == Exited && !st.Supervisor.Alive()
 }
 
 // startTimeout is how long a created instance may wait for its supervisor.

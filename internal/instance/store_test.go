@@ -245,3 +245,22 @@ func TestRSS(t *testing.T) {
 		t.Errorf("RSS of the test = %d, %v", n, err)
 	}
 }
+
+func TestSettled(t *testing.T) {
+	now := time.Now()
+	self, dead := Self(), deadProc(t)
+	for _, tc := range []struct {
+		name string
+		st   State
+		want bool
+	}{
+		{"recorded exit", State{Status: Exited, Supervisor: self}, true},
+		{"vmm gone, supervisor recording", State{Status: Running, Supervisor: self, VMM: dead}, false},
+		{"both gone", State{Status: Running, Supervisor: dead, VMM: dead}, true},
+		{"running", State{Status: Running, Supervisor: self, VMM: self}, false},
+	} {
+		if got := Settled(&tc.st, now); got != tc.want {
+			t.Errorf("%s: Settled = %v", tc.name, got)
+		}
+	}
+}
