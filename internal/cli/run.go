@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 
 	"github.com/spf13/cobra"
 
@@ -52,6 +53,10 @@ type runOptions struct {
 	target string
 	args   []string
 	hasArg bool // arguments were given after --
+
+	detach  bool
+	name    string
+	restart string
 }
 
 func newRunCommand(c *CLI) *cobra.Command {
@@ -61,7 +66,14 @@ func newRunCommand(c *CLI) *cobra.Command {
 		Short: "Build (if needed) and boot a program under QEMU",
 		Long: `Run boots a program as a unikernel under QEMU and waits for it, like running it as a process:
 its stdout and stderr stream to the terminal, stdin is passed to it, and mote run exits with the
-program's exit status. Ctrl-C stops the guest (exit status 130).
+program's exit status. Ctrl-C stops the guest (exit status 130); a SIGTERM sent to mote run is
+passed on to the program, which may handle it (signal.Notify) and exit on its own.
+
+With -d the guest runs in the background under a supervisor, like a container: mote run prints
+the instance's name and returns. mote ps lists instances, mote logs shows their output, mote
+stop ends them gracefully and mote rm removes them. --restart boots the guest again when it
+exits on its own: no (the default), on-failure[:N] (after a non-zero exit status, at most N
+times) or always.
 
 The first argument is a package (as for mote build, which run does first) or an image file made
 by mote build. ARGS after -- become the program's arguments (os.Args[1:]); without them the
@@ -73,7 +85,9 @@ guest or its kernel crashed before the program exited.`,
 		Example: `  mote run ./examples/hello -- world
   mote run -e GREETING=hi -m 256M ./examples/hello -- world
   mote run --machine q35 --accel tcg hello.img
-  mote run --dry-run ./examples/hello`,
+  mote run --dry-run ./examples/hello
+  mote run -d --name web -p 8080:8080 ./examples/http
+  mote run -d --restart on-failure:3 ./cmd/worker`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			n := cmd.ArgsLenAtDash()
 			if n < 0 {
@@ -88,26 +102,45 @@ guest or its kernel crashed before the program exited.`,
 			opts.target = args[0]
 			opts.args = args[1:]
 			opts.hasArg = cmd.ArgsLenAtDash() >= 0
+			if opts.detach {
+				return runDetached(cmd.Context(), c, &opts)
+			}
+			if opts.name != "" || cmd.Flags().Changed("restart") {
+				return &StatusError{Code: 2, Msg: "--name and --restart are for guests that run in the background: add -d"}
+			}
 			return runRun(cmd.Context(), c, &opts)
 		},
 	}
 	opts.bind(cmd, defaultMemory)
 	cmd.Flags().StringArrayVarP(&opts.env, "env", "e", nil, "set environment variable `KEY=VALUE` in the guest (KEY alone passes the host's value)")
+	cmd.Flags().BoolVarP(&opts.detach, "detach", "d", false, "run the guest in the background and print its name")
+	cmd.Flags().StringVar(&opts.name, "name", "", "name the background instance (default: the image's name and a random suffix)")
+	cmd.Flags().StringVar(&opts.restart, "restart", "no", "restart `POLICY` of a background instance: no, on-failure[:N] or always")
 	return cmd
 }
 
 func runRun(ctx context.Context, c *CLI, opts *runOptions) error {
-	if err := checkVMOptions(&opts.vmOptions); err != nil {
+	binary, guest, _, err := c.resolveRun(ctx, opts)
+	if err != nil {
 		return err
+	}
+	return c.boot(ctx, binary, &opts.vmOptions, guest)
+}
+
+// resolveRun checks run's options and builds or reads the image: the QEMU binary, the guest
+// to boot, and the image's manifest.
+func (c *CLI) resolveRun(ctx context.Context, opts *runOptions) (string, guestSpec, *image.Manifest, error) {
+	if err := checkVMOptions(&opts.vmOptions); err != nil {
+		return "", guestSpec{}, nil, err
 	}
 	env, err := parseEnv(opts.env)
 	if err != nil {
-		return err
+		return "", guestSpec{}, nil, err
 	}
 	binary := c.QEMU
 	if !opts.dryRun {
 		if binary, err = qemu.Find(c.QEMU); err != nil {
-			return &StatusError{Code: exitMote, Msg: err.Error()}
+			return "", guestSpec{}, nil, &StatusError{Code: exitMote, Msg: err.Error()}
 		}
 	} else if binary == "" {
 		binary = qemu.Binary
@@ -115,7 +148,7 @@ func runRun(ctx context.Context, c *CLI, opts *runOptions) error {
 
 	imgPath, m, err := c.imageFor(ctx, opts.target)
 	if err != nil {
-		return err
+		return "", guestSpec{}, nil, err
 	}
 	args := m.Args
 	if opts.hasArg {
@@ -130,7 +163,7 @@ func runRun(ctx context.Context, c *CLI, opts *runOptions) error {
 		// driven yet, so there it gets one only if it publishes ports (and fails clearly).
 		network: m.Network && opts.machine == qemu.MachineMicroVM,
 	}
-	return c.boot(ctx, binary, &opts.vmOptions, guest)
+	return binary, guest, m, nil
 }
 
 // guestSpec is one guest to boot.
@@ -142,8 +175,14 @@ type guestSpec struct {
 	cwd     string
 	memory  string
 	network bool
-	// stdout, if set, replaces c.Out for the guest's stdout.
-	stdout io.Writer
+	// stdout and stderr, if set, replace c.Out and c.Err for the guest's output.
+	stdout, stderr io.Writer
+	// noStdin keeps c.In from the guest.
+	noStdin bool
+	// record, if set, also receives every kernel channel record.
+	record func(qemu.Record)
+	// started, if set, is told of the running guest; then SIGTERM is left to the caller.
+	started func(*qemu.Guest)
 }
 
 // boot runs the guest and maps what happened to mote's exit.
@@ -208,20 +247,39 @@ func (c *CLI) boot(ctx context.Context, binary string, o *vmOptions, g guestSpec
 	defer os.RemoveAll(runDir)
 	cfg.RunDir = runDir
 
-	stdout := c.Out
+	stdout, stderr := c.Out, c.Err
 	if g.stdout != nil {
 		stdout = g.stdout
 	}
-	streams := qemu.Streams{Stdin: c.In, Stdout: stdout, Stderr: c.Err}
-	if o.verbose {
-		streams.Record = func(r qemu.Record) {
-			switch r.Kind {
-			case "log":
-				fmt.Fprintf(c.Err, "mote: kernel: %s\n", r.Text)
-			case "fault":
-				fmt.Fprintf(c.Err, "mote: kernel: fault: %s\n", r.Text)
-			}
+	if g.stderr != nil {
+		stderr = g.stderr
+	}
+	streams := qemu.Streams{Stdin: c.In, Stdout: stdout, Stderr: stderr}
+	if g.noStdin {
+		streams.Stdin = nil
+	}
+	streams.Record = func(r qemu.Record) {
+		if g.record != nil {
+			g.record(r)
 		}
+		if !o.verbose {
+			return
+		}
+		switch r.Kind {
+		case "log":
+			fmt.Fprintf(stderr, "mote: kernel: %s\n", r.Text)
+		case "fault":
+			fmt.Fprintf(stderr, "mote: kernel: fault: %s\n", r.Text)
+		}
+	}
+	if g.started != nil {
+		streams.Started = g.started
+	} else {
+		// A SIGTERM to mote run goes to the app, as to a process run by a shell's exec.
+		streams.Started = func(guest *qemu.Guest) {
+			c.setOnTerm(func() { guest.Signal(syscall.SIGTERM) })
+		}
+		defer c.setOnTerm(nil)
 	}
 	res, err := qemu.Run(ctx, binary, cfg, streams)
 	if err != nil {
@@ -230,7 +288,7 @@ func (c *CLI) boot(ctx context.Context, binary string, o *vmOptions, g guestSpec
 		}
 		return &StatusError{Code: exitMote, Msg: err.Error()}
 	}
-	c.printBacktrace(g.image, res.Faults)
+	printBacktrace(stderr, g.image, res.Faults)
 	switch {
 	case res.Exited && res.Status == 0:
 		return nil
@@ -240,6 +298,9 @@ func (c *CLI) boot(ctx context.Context, binary string, o *vmOptions, g guestSpec
 		return &StatusError{Code: exitMote, Msg: fmt.Sprintf("the guest ran out of memory with -m %s (kernel: %s); give it more, e.g. -m %s", g.memory, res.OutOfMem, biggerMemory(g.memory))}
 	case res.QEMUCode == 1 && res.QEMUError != "":
 		return &StatusError{Code: exitMote, Msg: "qemu failed: " + firstLine(res.QEMUError)}
+	case res.QEMUSignal != 0:
+		// Like a shell reporting a process killed by a signal: 128 + the signal.
+		return &StatusError{Code: 128 + int(res.QEMUSignal), Msg: fmt.Sprintf("QEMU was killed by signal %d (%v); the app did not exit", int(res.QEMUSignal), res.QEMUSignal)}
 	}
 	msg := "guest crashed (no exit status)"
 	if len(res.Faults) > 0 {
@@ -400,7 +461,7 @@ func firstLine(s string) string {
 
 // printBacktrace symbolizes the program counters of a crash report (the
 // kernel's "fault pc" records) with the image's own line table.
-func (c *CLI) printBacktrace(image string, faults []string) {
+func printBacktrace(w io.Writer, image string, faults []string) {
 	var pcs []uint64
 	for _, f := range faults {
 		if pc, ok := symbolize.Frame(f); ok {
@@ -412,11 +473,11 @@ func (c *CLI) printBacktrace(image string, faults []string) {
 	}
 	tab, err := symbolize.Open(image)
 	if err != nil {
-		fmt.Fprintf(c.Err, "mote: cannot symbolize the backtrace: %v\n", err)
+		fmt.Fprintf(w, "mote: cannot symbolize the backtrace: %v\n", err)
 		return
 	}
-	fmt.Fprintln(c.Err, "mote: backtrace:")
+	fmt.Fprintln(w, "mote: backtrace:")
 	for _, pc := range pcs {
-		fmt.Fprintf(c.Err, "\t%#x %s\n", pc, tab.Describe(pc))
+		fmt.Fprintf(w, "\t%#x %s\n", pc, tab.Describe(pc))
 	}
 }
