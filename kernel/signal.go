@@ -355,21 +355,34 @@ func sysKill(t *thread, f *Frame) int64 {
 }
 
 // signalProcess sends sig to the process, as Linux does: to a thread that
-// does not block it, else to fallback (or the first live thread when
-// fallback is nil), where it stays pending until unblocked.
+// does not block it and can take it now (running, or in a wait a signal
+// interrupts), else to one that does not block it, else to fallback (or the
+// first live thread when fallback is nil), where it stays pending until
+// unblocked. A thread in a call forwarded to the socket service cannot be
+// interrupted, and might hold the signal for as long as an accept waits.
 func signalProcess(fallback *thread, sig int, code int32, pid int32) {
-	target := fallback
+	target, unmasked := fallback, (*thread)(nil)
 	for i := 0; i < hiThread; i++ {
-		if threads[i].state == tsFree {
+		t := &threads[i]
+		if t.state == tsFree {
 			continue
 		}
 		if target == nil {
-			target = &threads[i]
+			target = t
 		}
-		if threads[i].sigmask&sigbit(sig) == 0 {
-			target = &threads[i]
-			break
+		if t.sigmask&sigbit(sig) != 0 {
+			continue
 		}
+		if t.state != tsBlocked || t.wait != waitService && t.wait != waitFIFO {
+			sendSignal(t, sig, code, pid)
+			return
+		}
+		if unmasked == nil {
+			unmasked = t
+		}
+	}
+	if unmasked != nil {
+		target = unmasked
 	}
 	if target != nil {
 		sendSignal(target, sig, code, pid)
