@@ -69,9 +69,14 @@ func runDetached(ctx context.Context, c *CLI, opts *runOptions) error {
 			return nameTaken(opts.name)
 		}
 	}
-	for _, p := range opts.publish {
-		if _, err := qemu.ParsePublish(p); err != nil {
+	for _, spec := range opts.publish {
+		p, err := qemu.ParsePublish(spec)
+		if err != nil {
 			return &StatusError{Code: exitFailure, Msg: err.Error()}
+		}
+		// Checked again when the guest boots; here it keeps a doomed instance from being made.
+		if err := p.CheckFree(); err != nil {
+			return &StatusError{Code: exitMote, Msg: err.Error()}
 		}
 	}
 	binary, guest, m, err := c.resolveRun(ctx, opts)

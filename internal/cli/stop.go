@@ -135,6 +135,10 @@ func (c *CLI) end(ctx context.Context, cmd, name, req string, wait time.Duration
 		return nil
 	}
 	if err := control(st, req); err != nil {
+		// The guest may have exited on its own meanwhile.
+		if now, lerr := in.Load(); lerr == nil && instance.Settled(now, time.Now()) {
+			return nil
+		}
 		return fmt.Errorf("%s %s: %v", cmd, name, err)
 	}
 	if _, err := waitExited(ctx, in, wait); err != nil {
