@@ -123,6 +123,8 @@ mote and its files are never modified.`,
 		Example: `  mote run ./examples/hello -- world
   mote build -o hello.img ./examples/hello
   mote run -e GREETING=hi hello.img -- world
+  mote run -d --name web -p 8080:8080 ./examples/http && mote logs -f web
+  mote stop web && mote rm web
   mote test sort`,
 		SilenceUsage:  true,
 		SilenceErrors: true,

@@ -385,7 +385,8 @@ func (s *supervisor) started(g *qemu.Guest) {
 	s.st.Status = instance.Running
 	s.save()
 	if s.stopping {
-		// Stopped while it was about to boot again.
+		// Stopped while it was about to boot.
+		s.killed = "stopped before the guest booted"
 		go g.Kill()
 	}
 }
