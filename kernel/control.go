@@ -13,7 +13,7 @@ import (
 // This is how `mote stop` asks the app to end (signal 15). The receive
 // interrupt is routed like stdin's, so a request reaches a busy app as well
 // as an idle one. A line that is too long or not understood is reported
-// once per line as a "log" record and dropped.
+// as a "log" record and dropped.
 
 const (
 	irqCOM3 = 5
@@ -68,19 +68,26 @@ func controlRequest(line []byte) {
 	if len(line) == 0 {
 		return
 	}
-	verb, arg := splitWord(line)
-	switch string(verb) {
-	case "signal":
-		sig, ok := parseDecimal(arg)
-		if !ok || sig < 1 || sig > linux.NumSignals {
-			logRecord().s("control: bad signal number: ").b(arg).nl()
-			return
-		}
-		logRecord().s("control: signal ").dec(int64(sig)).s(" (").s(signalName(sig)).s(") from the host").nl()
-		signalProcess(nil, sig, linux.SI_USER, 0)
-	default:
-		logRecord().s("control: unknown request: ").b(verb).nl()
+	sig, ok := parseSignalRequest(line)
+	if !ok {
+		logRecord().s("control: bad request: ").b(line).nl()
+		return
 	}
+	logRecord().s("control: signal ").dec(int64(sig)).s(" (").s(signalName(sig)).s(") from the host").nl()
+	signalProcess(nil, sig, linux.SI_USER, 0)
+}
+
+// parseSignalRequest parses "signal N", N a signal number.
+func parseSignalRequest(line []byte) (int, bool) {
+	verb, arg := splitWord(line)
+	if string(verb) != "signal" {
+		return 0, false
+	}
+	sig, ok := parseDecimal(arg)
+	if !ok || sig < 1 || sig > linux.NumSignals {
+		return 0, false
+	}
+	return sig, true
 }
 
 // splitWord splits line at its first space.

@@ -131,3 +131,46 @@ func TestParseSignal(t *testing.T) {
 		}
 	}
 }
+
+// TestLogsFilters: logs splits stdout and stderr, and --since, --tail, -t and --kernel select
+// and decorate entries, on a log written as the supervisor writes it.
+func TestLogsFilters(t *testing.T) {
+	dir := t.TempDir()
+	s, _ := instance.Open(dir)
+	in, err := s.Create(&instance.State{Name: "app", Status: instance.Exited, ExitCode: 0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := strings.Join([]string{
+		"2026-01-02T03:04:05Z stdout F one",
+		"2026-01-02T03:04:06Z kernel F log something",
+		"2026-01-02T03:04:07Z stderr F warn",
+		"2026-01-02T03:04:08Z stdout P par",
+		"2026-01-02T03:04:08.5Z stdout F tial",
+		"not a log line",
+		"2026-01-02T03:04:09Z stdout F two",
+		"2026-01-02T03:04:10Z stdout F half-writ", // no newline: still being written
+	}, "\n")
+	os.WriteFile(in.Path(instance.LogFile), []byte(log), 0o600)
+	for _, tc := range []struct {
+		args         []string
+		stdout, errs string
+	}{
+		{[]string{"logs", "app"}, "one\npartial\ntwo\n", "warn\n"},
+		{[]string{"logs", "--kernel", "app"}, "one\npartial\ntwo\n", "kernel: log something\nwarn\n"},
+		{[]string{"logs", "--since", "2026-01-02T03:04:07Z", "app"}, "partial\ntwo\n", "warn\n"},
+		{[]string{"logs", "-n", "1", "app"}, "two\n", ""},
+		{[]string{"logs", "-t", "-n", "1", "app"}, "2026-01-02T03:04:09Z two\n", ""},
+		{[]string{"logs", "-f", "app"}, "one\npartial\ntwo\n", "warn\n"}, // exited: -f ends
+	} {
+		out, errs, code := runState(t, dir, tc.args...)
+		if code != 0 || out != tc.stdout || errs != tc.errs {
+			t.Errorf("mote %v: exit %d\nstdout %q, want %q\nstderr %q, want %q", tc.args, code, out, tc.stdout, errs, tc.errs)
+		}
+	}
+	for _, bad := range [][]string{{"logs", "--since", "yesterday", "app"}, {"logs", "-n", "-3", "app"}} {
+		if _, errs, code := runState(t, dir, bad...); code != 2 || errs == "" {
+			t.Errorf("mote %v: exit %d, stderr %q", bad, code, errs)
+		}
+	}
+}
