@@ -287,7 +287,7 @@ func runSupervise(ctx context.Context, c *CLI, name string) error {
 	}
 	go s.serve(ln)
 	// A SIGTERM to the supervisor (the host shutting down) is a mote stop.
-	c.setOnTerm(func() { s.stop(defaultStopTimeout) })
+	c.setOnTerm(func() { go s.stop(defaultStopTimeout) })
 
 	vm := vmOptions{machine: cfg.Machine, accel: cfg.Accel, verbose: cfg.Verbose, trace: cfg.Trace, publish: cfg.Publish}
 	stdout, stderr := log.Stream(instance.Stdout), log.Stream(instance.Stderr)

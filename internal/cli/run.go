@@ -277,7 +277,9 @@ func (c *CLI) boot(ctx context.Context, binary string, o *vmOptions, g guestSpec
 	} else {
 		// A SIGTERM to mote run goes to the app, as to a process run by a shell's exec.
 		streams.Started = func(guest *qemu.Guest) {
-			c.setOnTerm(func() { guest.Signal(syscall.SIGTERM) })
+			// In a goroutine: Signal waits for QEMU to connect the kernel channel, and the
+			// signal watcher must stay free for a Ctrl-C meanwhile.
+			c.setOnTerm(func() { go guest.Signal(syscall.SIGTERM) })
 		}
 		defer c.setOnTerm(nil)
 	}
