@@ -153,7 +153,8 @@ func TestLifecycle(t *testing.T) {
 		return strings.Contains(logs.String(), "serving; waiting for SIGTERM\n")
 	})
 
-	if r := m.run(ctx, "stop", "web"); r.code != 0 || r.stdout != "web\n" {
+	// A generous deadline: the host may be busy with other guests.
+	if r := m.run(ctx, "stop", "-t", "120", "web"); r.code != 0 || r.stdout != "web\n" {
 		t.Errorf("stop: exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
 	}
 	select {
