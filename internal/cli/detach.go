@@ -20,6 +20,7 @@ import (
 
 	"mote.dev/mote/internal/instance"
 	"mote.dev/mote/internal/qemu"
+	"mote.dev/mote/internal/usernet"
 )
 
 // A background instance (mote run -d) is held by a supervisor: mote itself, started again as
@@ -70,12 +71,13 @@ func runDetached(ctx context.Context, c *CLI, opts *runOptions) error {
 		}
 	}
 	for _, spec := range opts.publish {
-		p, err := qemu.ParsePublish(spec)
+		p, err := usernet.ParsePublish(spec)
 		if err != nil {
 			return &StatusError{Code: exitFailure, Msg: err.Error()}
 		}
-		// Checked again when the guest boots; here it keeps a doomed instance from being made.
-		if err := p.CheckFree(); err != nil {
+		// The supervisor takes the port when the guest boots; a port taken already is
+		// refused here, before a doomed instance is made.
+		if err := checkFree(p); err != nil {
 			return &StatusError{Code: exitMote, Msg: err.Error()}
 		}
 	}
@@ -127,6 +129,26 @@ func runDetached(ctx context.Context, c *CLI, opts *runOptions) error {
 		return err
 	}
 	fmt.Fprintln(c.Out, st.Name)
+	return nil
+}
+
+// checkFree reports a host port that is taken.
+func checkFree(p usernet.Publish) error {
+	var err error
+	if p.Proto == "udp" {
+		var c net.PacketConn
+		if c, err = net.ListenPacket("udp", p.Addr()); err == nil {
+			c.Close()
+		}
+	} else {
+		var l net.Listener
+		if l, err = net.Listen("tcp", p.Addr()); err == nil {
+			l.Close()
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("host port %s/%s is in use or not available: %v; publish another with -p", p.Addr(), p.Proto, err)
+	}
 	return nil
 }
 

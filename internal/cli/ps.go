@@ -11,7 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"mote.dev/mote/internal/instance"
-	"mote.dev/mote/internal/qemu"
+	"mote.dev/mote/internal/usernet"
 )
 
 type psOptions struct {
@@ -163,16 +163,15 @@ func describe(in *instance.Instance, now time.Time) psEntry {
 func portsColumn(specs []string) string {
 	var out []string
 	for _, s := range specs {
-		p, err := qemu.ParsePublish(s)
+		p, err := usernet.ParsePublish(s)
 		if err != nil {
 			out = append(out, s)
 			continue
 		}
-		host := p.HostIP
-		if host == "" {
-			host = "0.0.0.0"
+		if p.HostIP == "" {
+			p.HostIP = "0.0.0.0"
 		}
-		out = append(out, fmt.Sprintf("%s:%d->%d/%s", host, p.HostPort, p.GuestPort, p.Proto))
+		out = append(out, p.String())
 	}
 	if len(out) == 0 {
 		return "-"

@@ -20,6 +20,7 @@ import (
 	"mote.dev/mote/internal/qemu"
 	"mote.dev/mote/internal/symbolize"
 	"mote.dev/mote/internal/tsc"
+	"mote.dev/mote/internal/usernet"
 )
 
 // defaultMemory is the guest RAM when neither -m nor the image's manifest sets it.
@@ -44,7 +45,7 @@ func (o *vmOptions) bind(cmd *cobra.Command, defaultMem string) {
 	f.BoolVar(&o.dryRun, "dry-run", false, "print the QEMU command line instead of running it")
 	f.BoolVarP(&o.verbose, "verbose", "v", false, "show the kernel's log records on stderr")
 	f.BoolVar(&o.trace, "trace", false, "log every system call the program makes on stderr (implies -v)")
-	f.StringArrayVarP(&o.publish, "publish", "p", nil, "publish a guest port on the host: `[HOSTIP:]HOSTPORT:GUESTPORT[/udp]` (repeatable; gives the guest a network device on QEMU's user network)")
+	f.StringArrayVarP(&o.publish, "publish", "p", nil, "publish a guest port on the host: `[HOSTIP:]HOSTPORT:GUESTPORT[/udp]` (repeatable; gives the guest a network device on mote's user-mode network)")
 }
 
 type runOptions struct {
@@ -159,9 +160,8 @@ func (c *CLI) resolveRun(ctx context.Context, opts *runOptions) (string, guestSp
 		argv:   append([]string{m.Name}, args...),
 		env:    mergeEnv(m.Env, env),
 		memory: firstNonEmpty(opts.memory, m.Memory, defaultMemory),
-		// An app with sockets gets a network device on microvm; q35's virtio-pci is not
-		// driven yet, so there it gets one only if it publishes ports (and fails clearly).
-		network: m.Network && opts.machine == qemu.MachineMicroVM,
+		// An app with sockets gets a network device.
+		network: m.Network,
 	}
 	return binary, guest, m, nil
 }
@@ -219,24 +219,26 @@ func (c *CLI) boot(ctx context.Context, binary string, o *vmOptions, g guestSpec
 		Machine: o.machine, Accel: accel, Memory: g.memory,
 		Kernel: g.image, Initrd: g.initrd, Cmdline: line,
 	}
+	var publish []usernet.Publish
 	for _, s := range o.publish {
-		p, err := qemu.ParsePublish(s)
+		p, err := usernet.ParsePublish(s)
 		if err != nil {
 			return &StatusError{Code: exitFailure, Msg: err.Error()}
 		}
-		if !o.dryRun {
-			if err := p.CheckFree(); err != nil {
-				return &StatusError{Code: exitMote, Msg: err.Error()}
-			}
-		}
-		cfg.Publish = append(cfg.Publish, p)
+		publish = append(publish, p)
 	}
-	cfg.Network = g.network || len(cfg.Publish) > 0
+	network := g.network || len(publish) > 0
+	if network {
+		cfg.NetSocket = "net.sock" // placed in the run directory below
+	}
 	if err := cfg.Validate(); err != nil {
 		return &StatusError{Code: exitFailure, Msg: err.Error()}
 	}
 	if o.dryRun {
 		cfg.RunDir = filepath.Join(os.TempDir(), "mote-run-XXXXXX")
+		if network {
+			cfg.NetSocket = filepath.Join(cfg.RunDir, "net.sock")
+		}
 		fmt.Fprintln(c.Out, qemu.ShellQuote(append([]string{binary}, cfg.Args()...)))
 		return nil
 	}
@@ -246,7 +248,6 @@ func (c *CLI) boot(ctx context.Context, binary string, o *vmOptions, g guestSpec
 	}
 	defer os.RemoveAll(runDir)
 	cfg.RunDir = runDir
-
 	stdout, stderr := c.Out, c.Err
 	if g.stdout != nil {
 		stdout = g.stdout
@@ -254,6 +255,19 @@ func (c *CLI) boot(ctx context.Context, binary string, o *vmOptions, g guestSpec
 	if g.stderr != nil {
 		stderr = g.stderr
 	}
+	if network {
+		nw, err := usernet.Start(usernet.Config{
+			Socket:  filepath.Join(runDir, "net.sock"),
+			Publish: publish,
+			Log:     func(format string, args ...any) { fmt.Fprintf(stderr, "mote: "+format+"\n", args...) },
+		})
+		if err != nil {
+			return &StatusError{Code: exitMote, Msg: err.Error()}
+		}
+		defer nw.Close()
+		cfg.NetSocket = nw.Socket()
+	}
+
 	streams := qemu.Streams{Stdin: c.In, Stdout: stdout, Stderr: stderr}
 	if g.noStdin {
 		streams.Stdin = nil

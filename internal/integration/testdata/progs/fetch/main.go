@@ -1,4 +1,4 @@
-// Command fetch gets the URL it is given and prints the status and body.
+// Command fetch gets each URL it is given and prints the status and body, or the error.
 package main
 
 import (
@@ -9,11 +9,19 @@ import (
 )
 
 func main() {
-	resp, err := http.Get(os.Args[1])
-	if err != nil {
-		fmt.Println("error:", err)
+	failed := false
+	for _, url := range os.Args[1:] {
+		resp, err := http.Get(url)
+		if err != nil {
+			fmt.Println("error:", err)
+			failed = true
+			continue
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		fmt.Printf("%s %q\n", resp.Status, b)
+	}
+	if failed {
 		os.Exit(1)
 	}
-	b, _ := io.ReadAll(resp.Body)
-	fmt.Printf("%s %q\n", resp.Status, b)
 }
