@@ -228,6 +228,40 @@ func TestLifecycle(t *testing.T) {
 	}
 }
 
+// TestStopDeadline: an app that ignores SIGTERM is killed when mote stop's time is up, and the
+// instance says so.
+func TestStopDeadline(t *testing.T) {
+	needQEMU(t)
+	t.Parallel()
+	ctx := timeout(t)
+	m := &moteCmd{t: t, bin: buildMote(t), stateDir: t.TempDir()}
+	t.Cleanup(func() { m.run(context.Background(), "rm", "-f", "stuck") })
+	if r := m.run(ctx, "run", "-d", "--name", "stuck", prog(t, "sigterm"), "--", "-ignore"); r.code != 0 {
+		t.Fatalf("run -d: exit %d\n%s", r.code, r.stderr)
+	}
+	waitFor(t, deadline, "the app's first line", func() bool {
+		return strings.Contains(m.run(ctx, "logs", "stuck").stdout, "serving; ignoring SIGTERM\n")
+	})
+	if r := m.run(ctx, "stop", "-t", "2", "stuck"); r.code != 0 {
+		t.Errorf("stop: exit %d\n%s", r.code, r.stderr)
+	}
+	var insp []struct {
+		Status   string `json:"status"`
+		ExitCode int    `json:"exitCode"`
+		Error    string `json:"error"`
+	}
+	r := m.run(ctx, "inspect", "stuck")
+	if err := json.Unmarshal([]byte(r.stdout), &insp); err != nil || len(insp) != 1 {
+		t.Fatalf("inspect: %v\n%s", err, r.stdout)
+	}
+	if e := insp[0]; e.Status != "exited" || e.ExitCode != 137 || !strings.Contains(e.Error, "did not exit within 2s of SIGTERM") {
+		t.Errorf("after stop -t 2 of an app that ignores SIGTERM: %+v", e)
+	}
+	if r := m.run(ctx, "logs", "stuck"); !strings.Contains(r.stderr, "did not exit within 2s of SIGTERM") {
+		t.Errorf("logs do not say why the guest was killed:\n%s", r.stderr)
+	}
+}
+
 // TestSIGTERMDefault: a SIGTERM to mote run reaches the app through the kernel channel (COM3's
 // receive interrupt, on both machines); one without a handler dies of it as on Linux, with
 // exit status 143.

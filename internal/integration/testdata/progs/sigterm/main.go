@@ -1,5 +1,6 @@
 // Command sigterm prints a line, then waits for SIGTERM (or its -for time), and on SIGTERM
-// prints a last line and exits 0: a server's graceful shutdown in miniature.
+// prints a last line and exits 0: a server's graceful shutdown in miniature. With -ignore it
+// ignores SIGTERM instead, as a stuck server would.
 package main
 
 import (
@@ -13,10 +14,16 @@ import (
 
 func main() {
 	wait := flag.Duration("for", time.Hour, "how long to wait for SIGTERM")
+	ignore := flag.Bool("ignore", false, "ignore SIGTERM")
 	flag.Parse()
 	c := make(chan os.Signal, 1)
-	signal.Notify(c, syscall.SIGTERM)
-	fmt.Println("serving; waiting for SIGTERM")
+	if *ignore {
+		signal.Ignore(syscall.SIGTERM)
+		fmt.Println("serving; ignoring SIGTERM")
+	} else {
+		signal.Notify(c, syscall.SIGTERM)
+		fmt.Println("serving; waiting for SIGTERM")
+	}
 	tick := time.NewTicker(500 * time.Millisecond)
 	n := 0
 	for {
