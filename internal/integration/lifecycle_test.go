@@ -262,6 +262,35 @@ func TestStopDeadline(t *testing.T) {
 	}
 }
 
+// TestRestartPolicy: --restart on-failure:2 boots a failing guest twice more, then leaves it
+// exited; logs -f follows all three boots.
+func TestRestartPolicy(t *testing.T) {
+	needQEMU(t)
+	t.Parallel()
+	ctx := timeout(t)
+	m := &moteCmd{t: t, bin: buildMote(t), stateDir: t.TempDir()}
+	t.Cleanup(func() { m.run(context.Background(), "rm", "-f", "flaky") })
+	if r := m.run(ctx, "run", "-d", "--name", "flaky", "--restart", "on-failure:2", prog(t, "exit7")); r.code != 0 {
+		t.Fatalf("run -d: exit %d\n%s", r.code, r.stderr)
+	}
+	r := m.run(ctx, "logs", "-f", "flaky")
+	if n := strings.Count(r.stdout, "exiting with 7\n"); n != 3 || strings.Count(r.stderr, "restarting (--restart on-failure:2)") != 2 {
+		t.Errorf("logs -f: %d boots, want 3\nstdout:\n%s\nstderr:\n%s", n, r.stdout, r.stderr)
+	}
+	var insp []struct {
+		Status       string `json:"status"`
+		ExitCode     int    `json:"exitCode"`
+		RestartCount int    `json:"restartCount"`
+	}
+	r = m.run(ctx, "inspect", "flaky")
+	if err := json.Unmarshal([]byte(r.stdout), &insp); err != nil || len(insp) != 1 {
+		t.Fatalf("inspect: %v\n%s", err, r.stdout)
+	}
+	if e := insp[0]; e.Status != "exited" || e.ExitCode != 7 || e.RestartCount != 2 {
+		t.Errorf("after on-failure:2: %+v, want exited (7) after 2 restarts", e)
+	}
+}
+
 // TestSIGTERMDefault: a SIGTERM to mote run reaches the app through the kernel channel (COM3's
 // receive interrupt, on both machines); one without a handler dies of it as on Linux, with
 // exit status 143.
