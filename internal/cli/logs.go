@@ -2,10 +2,8 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strconv"
 	"time"
 
@@ -88,30 +86,8 @@ func runLogs(ctx context.Context, c *CLI, name string, opts *logsOptions) error 
 	if err != nil {
 		return &StatusError{Code: exitFailure, Msg: err.Error()}
 	}
-	f, err := os.Open(in.Path(instance.LogFile))
-	if errors.Is(err, os.ErrNotExist) {
-		// The supervisor has not opened it yet, or never started.
-		if !opts.follow {
-			return nil
-		}
-		for err != nil && errors.Is(err, os.ErrNotExist) {
-			if st, lerr := in.Load(); lerr == nil && instance.Settled(st, time.Now()) {
-				return nil
-			}
-			select {
-			case <-ctx.Done():
-				return interrupted(ctx)
-			case <-time.After(followPoll):
-			}
-			f, err = os.Open(in.Path(instance.LogFile))
-		}
-	}
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-
-	r := instance.NewReader(f)
+	r := instance.OpenLogReader(in.Path(instance.LogFile))
+	defer r.Close()
 	keep := func(e instance.Entry) bool {
 		if e.Time.Before(since) {
 			return false
@@ -122,8 +98,11 @@ func runLogs(ctx context.Context, c *CLI, name string, opts *logsOptions) error 
 	var backlog []instance.Entry
 	for {
 		e, err := r.Next()
-		if err != nil {
+		if err == io.EOF {
 			break
+		}
+		if err != nil {
+			return err
 		}
 		if !keep(e) {
 			continue

@@ -31,11 +31,18 @@ const (
 // maxLine bounds the bytes held back waiting for a newline.
 const maxLine = 16 << 10
 
+// MaxLogSize bounds a log file: past it, the file becomes PATH.1 (replacing the one before)
+// and a new one starts, so an instance keeps at most twice this much output.
+const MaxLogSize = 32 << 20
+
 // Log appends entries to an instance's log file.
 type Log struct {
-	mu  sync.Mutex
-	f   *os.File
-	now func() time.Time
+	mu   sync.Mutex
+	path string
+	f    *os.File
+	size int64
+	max  int64
+	now  func() time.Time
 }
 
 // OpenLog opens (or creates) the log file for appending.
@@ -44,11 +51,34 @@ func OpenLog(path string) (*Log, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Log{f: f, now: time.Now}, nil
+	l := &Log{path: path, f: f, max: MaxLogSize, now: time.Now}
+	if st, err := f.Stat(); err == nil {
+		l.size = st.Size()
+	}
+	return l, nil
 }
 
 // Close closes the file.
-func (l *Log) Close() error { return l.f.Close() }
+func (l *Log) Close() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.f.Close()
+}
+
+// rotate moves the full file aside and starts a new one; l.mu is held. If that fails, the
+// log goes on in the old file.
+func (l *Log) rotate() {
+	if err := os.Rename(l.path, l.path+".1"); err != nil {
+		return
+	}
+	f, err := os.OpenFile(l.path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		os.Rename(l.path+".1", l.path)
+		return
+	}
+	l.f.Close()
+	l.f, l.size = f, 0
+}
 
 // entry writes one entry.
 func (l *Log) entry(stream string, partial bool, text []byte) {
@@ -63,7 +93,11 @@ func (l *Log) entry(stream string, partial bool, text []byte) {
 	b.WriteByte('\n')
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.f.Write(b.Bytes())
+	if l.size > 0 && l.size+int64(b.Len()) > l.max {
+		l.rotate()
+	}
+	n, _ := l.f.Write(b.Bytes())
+	l.size += int64(n)
 }
 
 // Line writes one whole line (without its newline) to stream.
@@ -175,5 +209,62 @@ func (r *Reader) Next() (Entry, error) {
 		}
 		e.Text = bytes.Clone(e.Text)
 		return e, nil
+	}
+}
+
+// LogReader reads an instance's log from its oldest entry, the rotated file first, and
+// follows the log across rotations as it grows.
+type LogReader struct {
+	path    string
+	f       *os.File
+	r       *Reader
+	rotated bool // f is PATH.1, read before PATH
+}
+
+// OpenLogReader reads the log at path. A log that does not exist yet reads as empty.
+func OpenLogReader(path string) *LogReader {
+	l := &LogReader{path: path}
+	if f, err := os.Open(path + ".1"); err == nil {
+		l.f, l.r, l.rotated = f, NewReader(f), true
+	}
+	return l
+}
+
+// Close closes the file being read.
+func (l *LogReader) Close() error {
+	if l.f == nil {
+		return nil
+	}
+	return l.f.Close()
+}
+
+// Next returns the next entry, or io.EOF when there is none yet.
+func (l *LogReader) Next() (Entry, error) {
+	for {
+		if l.f == nil {
+			f, err := os.Open(l.path)
+			if err != nil {
+				return Entry{}, io.EOF // not made yet, or being rotated
+			}
+			l.f, l.r = f, NewReader(f)
+		}
+		e, err := l.r.Next()
+		if err != io.EOF {
+			return e, err
+		}
+		if l.rotated {
+			// Done with the older file; on to the current one.
+			l.f.Close()
+			l.f, l.rotated = nil, false
+			continue
+		}
+		// Caught up. If the file was rotated meanwhile, its last entries may have been
+		// written after the read above: read it to its end, then go on with the new file.
+		cur, err1 := l.f.Stat()
+		now, err2 := os.Stat(l.path)
+		if err1 != nil || err2 != nil || os.SameFile(cur, now) {
+			return Entry{}, io.EOF
+		}
+		l.rotated = true
 	}
 }

@@ -3,9 +3,11 @@ package instance
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -101,4 +103,55 @@ func FuzzParseEntry(f *testing.F) {
 			t.Errorf("empty stream from %q", b)
 		}
 	})
+}
+
+// TestLogRotation: a full log moves to PATH.1; a reader that keeps up sees every entry once, in
+// order, across rotations, and a new reader starts at the rotated file.
+func TestLogRotation(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "log")
+	l, err := OpenLog(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.max = 300 // a few entries per file
+	follow := OpenLogReader(path)
+	defer follow.Close()
+	var seen []string
+	drain := func(r *LogReader) (out []string) {
+		for {
+			e, err := r.Next()
+			if err == io.EOF {
+				return out
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, string(e.Text))
+		}
+	}
+	var want []string
+	for i := range 40 {
+		line := fmt.Sprintf("line %02d", i)
+		want = append(want, line)
+		l.Line(Stdout, line)
+		if i%3 == 0 {
+			seen = append(seen, drain(follow)...)
+		}
+	}
+	seen = append(seen, drain(follow)...)
+	l.Close()
+	if strings.Join(seen, ",") != strings.Join(want, ",") {
+		t.Errorf("follower saw:\n%v\nwant:\n%v", seen, want)
+	}
+	for _, p := range []string{path, path + ".1"} {
+		if st, err := os.Stat(p); err != nil || st.Size() > 300 {
+			t.Errorf("%s: %v, %v", p, st, err)
+		}
+	}
+	fresh := OpenLogReader(path)
+	defer fresh.Close()
+	got := drain(fresh)
+	if len(got) == 0 || len(got) >= len(want) || got[len(got)-1] != "line 39" || !sort.StringsAreSorted(got) {
+		t.Errorf("a new reader saw %v; want the latest entries in order", got)
+	}
 }
