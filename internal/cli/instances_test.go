@@ -82,6 +82,10 @@ func TestBrokenStateDir(t *testing.T) {
 		t.Errorf("ps -a lists %v", states)
 	}
 
+	os.WriteFile(filepath.Join(dir, "garbage", "console.log"), []byte("2026-01-02T03:04:05Z stdout F still here\n"), 0o600)
+	if out, stderr, code := runState(t, dir, "logs", "-f", "garbage"); code != 0 || out != "still here\n" || !strings.Contains(stderr, "unreadable") {
+		t.Errorf("logs of an instance with a corrupted state: exit %d\nstdout %q\nstderr %q", code, out, stderr)
+	}
 	_, stderr, code = runState(t, dir, "stop", "garbage")
 	if code != 1 || !strings.Contains(stderr, "unreadable") || !strings.Contains(stderr, "mote rm garbage") {
 		t.Errorf("stop garbage: exit %d, stderr %q", code, stderr)

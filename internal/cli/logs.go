@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -83,7 +84,13 @@ func runLogs(ctx context.Context, c *CLI, name string, opts *logsOptions) error 
 		tail = n
 	}
 	in, _, err := c.lookup("logs", name)
-	if err != nil {
+	var ce *instance.CorruptError
+	switch {
+	case in != nil && errors.As(err, &ce):
+		// The log may well be intact: show it, but nothing tells when it ends.
+		fmt.Fprintf(c.Err, "mote: %v; showing its log as it is\n", err)
+		opts.follow = false
+	case err != nil:
 		return &StatusError{Code: exitFailure, Msg: err.Error()}
 	}
 	r := instance.OpenLogReader(in.Path(instance.LogFile))
