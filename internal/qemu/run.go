@@ -33,6 +33,7 @@ type Streams struct {
 type Guest struct {
 	Pid int // QEMU's process id
 
+	proc  *os.Process
 	once  sync.Once
 	ready chan struct{} // closed when QEMU connected COM3, or will not
 	mu    sync.Mutex    // serializes requests
@@ -61,8 +62,9 @@ func (g *Guest) Signal(sig syscall.Signal) error {
 	return nil
 }
 
-// Kill ends QEMU at once (SIGKILL); the guest's app gets no chance to clean up.
-func (g *Guest) Kill() error { return syscall.Kill(g.Pid, syscall.SIGKILL) }
+// Kill ends QEMU at once (SIGKILL); the guest's app gets no chance to clean up. Through the
+// os.Process, which knows when QEMU has been waited for: its pid may be reused after that.
+func (g *Guest) Kill() error { return g.proc.Kill() }
 
 // Record is one line of the kernel channel: kind is "log", "exit" or "fault".
 type Record struct {
@@ -113,7 +115,7 @@ func Run(ctx context.Context, binary string, cfg Config, s Streams) (*Result, er
 	}
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
-	guest := &Guest{Pid: cmd.Process.Pid, ready: make(chan struct{})}
+	guest := &Guest{Pid: cmd.Process.Pid, proc: cmd.Process, ready: make(chan struct{})}
 	defer guest.connected(nil)
 	if s.Started != nil {
 		s.Started(guest)
