@@ -90,6 +90,9 @@ func TestBrokenStateDir(t *testing.T) {
 	if code != 1 || !strings.Contains(stderr, "unreadable") || !strings.Contains(stderr, "mote rm garbage") {
 		t.Errorf("stop garbage: exit %d, stderr %q", code, stderr)
 	}
+	if _, stderr, code := runState(t, dir, "kill", "stale"); code != 1 || !strings.Contains(stderr, "kill stale: the instance is not running") {
+		t.Errorf("kill stale: exit %d, stderr %q", code, stderr)
+	}
 	if out, stderr, code := runState(t, dir, "stop", "stale"); code != 0 || out != "stale\n" {
 		t.Errorf("stop stale: exit %d\n%s%s", code, out, stderr)
 	}

@@ -97,7 +97,7 @@ func runKill(ctx context.Context, c *CLI, names []string, opts *killOptions) err
 	var errs []error
 	for _, name := range names {
 		if sig == syscall.SIGKILL {
-			err = c.end(ctx, "kill", name, "kill", exitGrace)
+			err = c.kill(ctx, name)
 		} else {
 			err = c.signal(name, sig)
 		}
@@ -149,6 +149,18 @@ func (c *CLI) end(ctx context.Context, cmd, name, req string, wait time.Duration
 		return fmt.Errorf("%s %s: %v; its QEMU was killed", cmd, name, err)
 	}
 	return nil
+}
+
+// kill ends a guest at once; unlike stop, it is an error if there is none, as for docker kill.
+func (c *CLI) kill(ctx context.Context, name string) error {
+	_, st, err := c.lookup("kill", name)
+	if err != nil {
+		return err
+	}
+	if !st.Active() {
+		return fmt.Errorf("kill %s: the instance is not running (it has exited; mote rm %s removes it)", name, name)
+	}
+	return c.end(ctx, "kill", name, "kill", exitGrace)
 }
 
 // waitStarted waits for a created instance's supervisor to take over.
