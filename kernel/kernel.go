@@ -77,6 +77,7 @@ func kmain() {
 	stdinInit()
 	fsInit()
 	netInit()
+	controlInit()
 	threadsInit()
 	startProcess()
 	// startProcess filled in the frame of the first thread.

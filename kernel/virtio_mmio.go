@@ -69,9 +69,10 @@ func (t *virtioTransport) mmioQueue(q *vqueue) bool {
 
 // mmioIRQInit routes the IOAPIC pins virtio-mmio devices may use to
 // vecVirtio, level-triggered as the transport's interrupt line is: pins
-// 5-23 of the first IOAPIC, and every pin of the second.
+// 6-23 of the first IOAPIC (below them are the serial ports', COM3's at 5),
+// and every pin of the second.
 func mmioIRQInit() {
-	for pin := uint32(5); pin < 24; pin++ {
+	for pin := uint32(6); pin < 24; pin++ {
 		ioapicWriteAt(ioapicBase, 0x10+2*pin+1, 0)
 		ioapicWriteAt(ioapicBase, 0x10+2*pin, vecVirtio|1<<15)
 	}

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 
 	"github.com/spf13/cobra"
 
@@ -53,6 +54,10 @@ type runOptions struct {
 	target string
 	args   []string
 	hasArg bool // arguments were given after --
+
+	detach  bool
+	name    string
+	restart string
 }
 
 func newRunCommand(c *CLI) *cobra.Command {
@@ -62,7 +67,14 @@ func newRunCommand(c *CLI) *cobra.Command {
 		Short: "Build (if needed) and boot a program under QEMU",
 		Long: `Run boots a program as a unikernel under QEMU and waits for it, like running it as a process:
 its stdout and stderr stream to the terminal, stdin is passed to it, and mote run exits with the
-program's exit status. Ctrl-C stops the guest (exit status 130).
+program's exit status. Ctrl-C stops the guest (exit status 130); a SIGTERM sent to mote run is
+passed on to the program, which may handle it (signal.Notify) and exit on its own.
+
+With -d the guest runs in the background under a supervisor, like a container: mote run prints
+the instance's name and returns. mote ps lists instances, mote logs shows their output, mote
+stop ends them gracefully and mote rm removes them. --restart boots the guest again when it
+exits on its own: no (the default), on-failure[:N] (after a non-zero exit status, at most N
+times) or always.
 
 The first argument is a package (as for mote build, which run does first) or an image file made
 by mote build. ARGS after -- become the program's arguments (os.Args[1:]); without them the
@@ -74,7 +86,9 @@ guest or its kernel crashed before the program exited.`,
 		Example: `  mote run ./examples/hello -- world
   mote run -e GREETING=hi -m 256M ./examples/hello -- world
   mote run --machine q35 --accel tcg hello.img
-  mote run --dry-run ./examples/hello`,
+  mote run --dry-run ./examples/hello
+  mote run -d --name web -p 8080:8080 ./examples/http
+  mote run -d --restart on-failure:3 ./cmd/worker`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			n := cmd.ArgsLenAtDash()
 			if n < 0 {
@@ -89,26 +103,45 @@ guest or its kernel crashed before the program exited.`,
 			opts.target = args[0]
 			opts.args = args[1:]
 			opts.hasArg = cmd.ArgsLenAtDash() >= 0
+			if opts.detach {
+				return runDetached(cmd.Context(), c, &opts)
+			}
+			if opts.name != "" || cmd.Flags().Changed("restart") {
+				return &StatusError{Code: 2, Msg: "--name and --restart are for guests that run in the background: add -d"}
+			}
 			return runRun(cmd.Context(), c, &opts)
 		},
 	}
 	opts.bind(cmd, defaultMemory)
 	cmd.Flags().StringArrayVarP(&opts.env, "env", "e", nil, "set environment variable `KEY=VALUE` in the guest (KEY alone passes the host's value)")
+	cmd.Flags().BoolVarP(&opts.detach, "detach", "d", false, "run the guest in the background and print its name")
+	cmd.Flags().StringVar(&opts.name, "name", "", "name the background instance (default: the image's name and a random suffix)")
+	cmd.Flags().StringVar(&opts.restart, "restart", "no", "restart `POLICY` of a background instance: no, on-failure[:N] or always")
 	return cmd
 }
 
 func runRun(ctx context.Context, c *CLI, opts *runOptions) error {
-	if err := checkVMOptions(&opts.vmOptions); err != nil {
+	binary, guest, _, err := c.resolveRun(ctx, opts)
+	if err != nil {
 		return err
+	}
+	return c.boot(ctx, binary, &opts.vmOptions, guest)
+}
+
+// resolveRun checks run's options and builds or reads the image: the QEMU binary, the guest
+// to boot, and the image's manifest.
+func (c *CLI) resolveRun(ctx context.Context, opts *runOptions) (string, guestSpec, *image.Manifest, error) {
+	if err := checkVMOptions(&opts.vmOptions); err != nil {
+		return "", guestSpec{}, nil, err
 	}
 	env, err := parseEnv(opts.env)
 	if err != nil {
-		return err
+		return "", guestSpec{}, nil, err
 	}
 	binary := c.QEMU
 	if !opts.dryRun {
 		if binary, err = qemu.Find(c.QEMU); err != nil {
-			return &StatusError{Code: exitMote, Msg: err.Error()}
+			return "", guestSpec{}, nil, &StatusError{Code: exitMote, Msg: err.Error()}
 		}
 	} else if binary == "" {
 		binary = qemu.Binary
@@ -116,7 +149,7 @@ func runRun(ctx context.Context, c *CLI, opts *runOptions) error {
 
 	imgPath, m, err := c.imageFor(ctx, opts.target)
 	if err != nil {
-		return err
+		return "", guestSpec{}, nil, err
 	}
 	args := m.Args
 	if opts.hasArg {
@@ -130,7 +163,7 @@ func runRun(ctx context.Context, c *CLI, opts *runOptions) error {
 		// An app with sockets gets a network device.
 		network: m.Network,
 	}
-	return c.boot(ctx, binary, &opts.vmOptions, guest)
+	return binary, guest, m, nil
 }
 
 // guestSpec is one guest to boot.
@@ -142,8 +175,14 @@ type guestSpec struct {
 	cwd     string
 	memory  string
 	network bool
-	// stdout, if set, replaces c.Out for the guest's stdout.
-	stdout io.Writer
+	// stdout and stderr, if set, replace c.Out and c.Err for the guest's output.
+	stdout, stderr io.Writer
+	// noStdin keeps c.In from the guest.
+	noStdin bool
+	// record, if set, also receives every kernel channel record.
+	record func(qemu.Record)
+	// started, if set, is told of the running guest; then SIGTERM is left to the caller.
+	started func(*qemu.Guest)
 }
 
 // boot runs the guest and maps what happened to mote's exit.
@@ -209,11 +248,18 @@ func (c *CLI) boot(ctx context.Context, binary string, o *vmOptions, g guestSpec
 	}
 	defer os.RemoveAll(runDir)
 	cfg.RunDir = runDir
+	stdout, stderr := c.Out, c.Err
+	if g.stdout != nil {
+		stdout = g.stdout
+	}
+	if g.stderr != nil {
+		stderr = g.stderr
+	}
 	if network {
 		nw, err := usernet.Start(usernet.Config{
 			Socket:  filepath.Join(runDir, "net.sock"),
 			Publish: publish,
-			Log:     func(format string, args ...any) { fmt.Fprintf(c.Err, "mote: "+format+"\n", args...) },
+			Log:     func(format string, args ...any) { fmt.Fprintf(stderr, "mote: "+format+"\n", args...) },
 		})
 		if err != nil {
 			return &StatusError{Code: exitMote, Msg: err.Error()}
@@ -225,20 +271,34 @@ func (c *CLI) boot(ctx context.Context, binary string, o *vmOptions, g guestSpec
 		}
 	}
 
-	stdout := c.Out
-	if g.stdout != nil {
-		stdout = g.stdout
+	streams := qemu.Streams{Stdin: c.In, Stdout: stdout, Stderr: stderr}
+	if g.noStdin {
+		streams.Stdin = nil
 	}
-	streams := qemu.Streams{Stdin: c.In, Stdout: stdout, Stderr: c.Err}
-	if o.verbose {
-		streams.Record = func(r qemu.Record) {
-			switch r.Kind {
-			case "log":
-				fmt.Fprintf(c.Err, "mote: kernel: %s\n", r.Text)
-			case "fault":
-				fmt.Fprintf(c.Err, "mote: kernel: fault: %s\n", r.Text)
-			}
+	streams.Record = func(r qemu.Record) {
+		if g.record != nil {
+			g.record(r)
 		}
+		if !o.verbose {
+			return
+		}
+		switch r.Kind {
+		case "log":
+			fmt.Fprintf(stderr, "mote: kernel: %s\n", r.Text)
+		case "fault":
+			fmt.Fprintf(stderr, "mote: kernel: fault: %s\n", r.Text)
+		}
+	}
+	if g.started != nil {
+		streams.Started = g.started
+	} else {
+		// A SIGTERM to mote run goes to the app, as to a process run by a shell's exec.
+		streams.Started = func(guest *qemu.Guest) {
+			// In a goroutine: Signal waits for QEMU to connect the kernel channel, and the
+			// signal watcher must stay free for a Ctrl-C meanwhile.
+			c.setOnTerm(func() { go guest.Signal(syscall.SIGTERM) })
+		}
+		defer c.setOnTerm(nil)
 	}
 	res, err := qemu.Run(ctx, binary, cfg, streams)
 	if err != nil {
@@ -247,7 +307,7 @@ func (c *CLI) boot(ctx context.Context, binary string, o *vmOptions, g guestSpec
 		}
 		return &StatusError{Code: exitMote, Msg: err.Error()}
 	}
-	c.printBacktrace(g.image, res.Faults)
+	printBacktrace(stderr, g.image, res.Faults)
 	switch {
 	case res.Exited && res.Status == 0:
 		return nil
@@ -257,6 +317,9 @@ func (c *CLI) boot(ctx context.Context, binary string, o *vmOptions, g guestSpec
 		return &StatusError{Code: exitMote, Msg: fmt.Sprintf("the guest ran out of memory with -m %s (kernel: %s); give it more, e.g. -m %s", g.memory, res.OutOfMem, biggerMemory(g.memory))}
 	case res.QEMUCode == 1 && res.QEMUError != "":
 		return &StatusError{Code: exitMote, Msg: "qemu failed: " + firstLine(res.QEMUError)}
+	case res.QEMUSignal != 0:
+		// Like a shell reporting a process killed by a signal: 128 + the signal.
+		return &StatusError{Code: 128 + int(res.QEMUSignal), Msg: fmt.Sprintf("QEMU was killed by signal %d (%v); the app did not exit", int(res.QEMUSignal), res.QEMUSignal)}
 	}
 	msg := "guest crashed (no exit status)"
 	if len(res.Faults) > 0 {
@@ -417,7 +480,7 @@ func firstLine(s string) string {
 
 // printBacktrace symbolizes the program counters of a crash report (the
 // kernel's "fault pc" records) with the image's own line table.
-func (c *CLI) printBacktrace(image string, faults []string) {
+func printBacktrace(w io.Writer, image string, faults []string) {
 	var pcs []uint64
 	for _, f := range faults {
 		if pc, ok := symbolize.Frame(f); ok {
@@ -429,11 +492,11 @@ func (c *CLI) printBacktrace(image string, faults []string) {
 	}
 	tab, err := symbolize.Open(image)
 	if err != nil {
-		fmt.Fprintf(c.Err, "mote: cannot symbolize the backtrace: %v\n", err)
+		fmt.Fprintf(w, "mote: cannot symbolize the backtrace: %v\n", err)
 		return
 	}
-	fmt.Fprintln(c.Err, "mote: backtrace:")
+	fmt.Fprintln(w, "mote: backtrace:")
 	for _, pc := range pcs {
-		fmt.Fprintf(c.Err, "\t%#x %s\n", pc, tab.Describe(pc))
+		fmt.Fprintf(w, "\t%#x %s\n", pc, tab.Describe(pc))
 	}
 }
