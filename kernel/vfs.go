@@ -817,12 +817,15 @@ func octal(b []byte) uint64 {
 }
 
 // hostsInit names the guest in /etc/hosts once the network is known: its
-// address on the user-mode network, with the host as host.mote.internal;
+// address (on the user-mode network, with the host as host.mote.internal);
 // without a network, 127.0.1.1 as Debian has it.
 func hostsInit() {
 	if nic.present {
-		addHost([]byte("10.0.2.15"), hostName())
-		addHost([]byte("10.0.2.2"), []byte("host.mote.internal"))
+		var buf [15]byte
+		addHost(buf[:formatIPv4(&netcfg.ip, buf[:])], hostName())
+		if !netcfg.custom {
+			addHost([]byte("10.0.2.2"), []byte("host.mote.internal"))
+		}
 		return
 	}
 	addHost([]byte("127.0.1.1"), hostName())

@@ -40,6 +40,10 @@ type bootConfig struct {
 	Accel   string   `json:"accel"`
 	Network bool     `json:"network,omitempty"`
 	Publish []string `json:"publish,omitempty"`
+	Net     string   `json:"net,omitempty"`
+	IP      string   `json:"ip,omitempty"`
+	GW      string   `json:"gw,omitempty"`
+	DNS     string   `json:"dns,omitempty"`
 	Verbose bool     `json:"verbose,omitempty"`
 	Trace   bool     `json:"trace,omitempty"`
 }
@@ -93,6 +97,7 @@ func runDetached(ctx context.Context, c *CLI, opts *runOptions) error {
 	cfg, err := json.Marshal(bootConfig{
 		QEMU: binary, Argv: guest.argv, Env: guest.env, Memory: guest.memory,
 		Machine: opts.machine, Accel: accel, Network: guest.network, Publish: opts.publish,
+		Net: opts.net, IP: opts.ip, GW: opts.gw, DNS: opts.dns,
 		Verbose: opts.verbose, Trace: opts.trace,
 	})
 	if err != nil {
@@ -311,7 +316,8 @@ func runSupervise(ctx context.Context, c *CLI, name string) error {
 	// A SIGTERM to the supervisor (the host shutting down) is a mote stop.
 	c.setOnTerm(func() { go s.stop(defaultStopTimeout) })
 
-	vm := vmOptions{machine: cfg.Machine, accel: cfg.Accel, verbose: cfg.Verbose, trace: cfg.Trace, publish: cfg.Publish}
+	vm := vmOptions{machine: cfg.Machine, accel: cfg.Accel, verbose: cfg.Verbose, trace: cfg.Trace, publish: cfg.Publish,
+		net: cfg.Net, ip: cfg.IP, gw: cfg.GW, dns: cfg.DNS}
 	stdout, stderr := log.Stream(instance.Stdout), log.Stream(instance.Stderr)
 	streak := 0 // restarts since the guest last ran for a while
 	for {

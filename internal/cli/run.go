@@ -2,11 +2,13 @@ package cli
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -35,6 +37,9 @@ type vmOptions struct {
 	verbose bool
 	trace   bool
 	publish []string
+	// net is "" or "user" for the user-mode network, or "tap:IFNAME"; ip, gw and dns
+	// configure the guest on a tap.
+	net, ip, gw, dns string
 }
 
 func (o *vmOptions) bind(cmd *cobra.Command, defaultMem string) {
@@ -45,6 +50,10 @@ func (o *vmOptions) bind(cmd *cobra.Command, defaultMem string) {
 	f.BoolVar(&o.dryRun, "dry-run", false, "print the QEMU command line instead of running it")
 	f.BoolVarP(&o.verbose, "verbose", "v", false, "show the kernel's log records on stderr")
 	f.BoolVar(&o.trace, "trace", false, "log every system call the program makes on stderr (implies -v)")
+	f.StringVar(&o.net, "net", "", "the guest's network: user (mote's user-mode network, the default) or tap:`IFNAME` (a host tap device; needs --ip)")
+	f.StringVar(&o.ip, "ip", "", "the guest's address on a tap network, `CIDR` such as 10.9.0.2/24")
+	f.StringVar(&o.gw, "gw", "", "the guest's default gateway on a tap network, an `IP`")
+	f.StringVar(&o.dns, "dns", "", "the name server for the guest on a tap network, an `IP`")
 	f.StringArrayVarP(&o.publish, "publish", "p", nil, "publish a guest port on the host: `[HOSTIP:]HOSTPORT:GUESTPORT[/udp]` (repeatable; gives the guest a network device on mote's user-mode network)")
 }
 
@@ -192,6 +201,10 @@ func (c *CLI) boot(ctx context.Context, binary string, o *vmOptions, g guestSpec
 	if err := checkMemory(g.memory); err != nil {
 		return err
 	}
+	tap, err := tapOptions(o)
+	if err != nil {
+		return err
+	}
 	accel, err := c.pickAccel(o)
 	if err != nil {
 		return err
@@ -208,6 +221,13 @@ func (c *CLI) boot(ctx context.Context, binary string, o *vmOptions, g guestSpec
 	}
 	if h := hostName(g.hostname); h != "" {
 		params = append(params, cmdline.Param{Key: "hostname", Value: h})
+	}
+	if tap != "" {
+		for _, kv := range [][2]string{{"ip", o.ip}, {"gw", o.gw}, {"dns", o.dns}} {
+			if kv[1] != "" {
+				params = append(params, cmdline.Param{Key: kv[0], Value: kv[1]})
+			}
+		}
 	}
 	if o.trace {
 		params = append(params, cmdline.Param{Key: "trace", Value: "1"})
@@ -232,9 +252,15 @@ func (c *CLI) boot(ctx context.Context, binary string, o *vmOptions, g guestSpec
 		}
 		publish = append(publish, p)
 	}
-	network := g.network || len(publish) > 0
+	network := (g.network || len(publish) > 0) && tap == ""
 	if network {
 		cfg.NetSocket = "net.sock" // placed in the run directory below
+	}
+	if tap != "" {
+		if len(publish) > 0 {
+			return &StatusError{Code: exitFailure, Msg: "-p publishes ports of the user-mode network; on a tap the guest is reachable at its --ip"}
+		}
+		cfg.Tap, cfg.MAC = tap, randomMAC()
 	}
 	if err := cfg.Validate(); err != nil {
 		return &StatusError{Code: exitFailure, Msg: err.Error()}
@@ -362,6 +388,9 @@ func checkVMOptions(o *vmOptions) error {
 	}
 	if err := cfg.Validate(); err != nil {
 		return &StatusError{Code: 2, Msg: err.Error()}
+	}
+	if _, err := tapOptions(o); err != nil {
+		return err
 	}
 	if o.memory != "" {
 		return checkMemory(o.memory)
@@ -519,4 +548,41 @@ func hostName(s string) string {
 		}
 	}
 	return strings.Trim(string(b[:min(len(b), 63)]), "-")
+}
+
+// tapOptions checks --net, --ip, --gw and --dns and returns the tap device, or "" for the
+// user-mode network.
+func tapOptions(o *vmOptions) (string, error) {
+	bad := func(format string, args ...any) (string, error) {
+		return "", &StatusError{Code: exitFailure, Msg: fmt.Sprintf(format, args...)}
+	}
+	tap, isTap := strings.CutPrefix(o.net, "tap:")
+	switch {
+	case o.net == "" || o.net == "user":
+		if o.ip != "" || o.gw != "" || o.dns != "" {
+			return bad("--ip, --gw and --dns configure the guest on a tap network (--net tap:IFNAME); the user-mode network assigns 10.0.2.15")
+		}
+		return "", nil
+	case !isTap || tap == "" || strings.ContainsAny(tap, ", /"):
+		return bad("--net %q: use user, or tap:IFNAME with the name of a host tap device", o.net)
+	case o.ip == "":
+		return bad("--net %s: give the guest its address with --ip CIDR (and --gw IP, --dns IP); DHCP is not supported yet", o.net)
+	}
+	if p, err := netip.ParsePrefix(o.ip); err != nil || !p.Addr().Is4() {
+		return bad("--ip %q: want an IPv4 address with its prefix length, e.g. 10.9.0.2/24", o.ip)
+	}
+	for _, a := range [][2]string{{"--gw", o.gw}, {"--dns", o.dns}} {
+		if ip, err := netip.ParseAddr(a[1]); a[1] != "" && (err != nil || !ip.Is4()) {
+			return bad("%s %q: want an IPv4 address, e.g. 10.9.0.1", a[0], a[1])
+		}
+	}
+	return tap, nil
+}
+
+// randomMAC is a locally administered unicast address, so guests on one bridge differ.
+func randomMAC() string {
+	var b [6]byte
+	rand.Read(b[:])
+	b[0] = b[0]&^1 | 2
+	return fmt.Sprintf("%02x:%02x:%02x:%02x:%02x:%02x", b[0], b[1], b[2], b[3], b[4], b[5])
 }

@@ -1,4 +1,5 @@
-// Command fetch gets each URL it is given and prints the status and body, or the error.
+// Command fetch gets each URL it is given and prints the status and body, or the error. With
+// FETCH_WAIT set (a duration), it retries a URL that cannot be reached yet until then.
 package main
 
 import (
@@ -6,12 +7,19 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"time"
 )
 
 func main() {
 	failed := false
+	wait, _ := time.ParseDuration(os.Getenv("FETCH_WAIT"))
+	deadline := time.Now().Add(wait)
 	for _, url := range os.Args[1:] {
 		resp, err := http.Get(url)
+		for err != nil && time.Now().Before(deadline) {
+			time.Sleep(500 * time.Millisecond)
+			resp, err = http.Get(url)
+		}
 		if err != nil {
 			fmt.Println("error:", err)
 			failed = true
