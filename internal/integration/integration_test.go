@@ -408,12 +408,16 @@ func freePort(t *testing.T, network string) int {
 }
 
 // TestHostname: the guest is named after its image, and on the user-mode network its name
-// resolves to its address and host.mote.internal to the host.
+// resolves to its address and host.mote.internal to the host; net.Interfaces lists lo and
+// eth0 with their addresses (netlink route dumps).
 func TestHostname(t *testing.T) {
 	needQEMU(t)
 	t.Parallel()
 	r := mote(timeout(t), t, "", "run", prog(t, "whoami"))
-	if r.code != 0 || r.stdout != "whoami [10.0.2.15] [10.0.2.2]\n" {
+	want := "whoami [10.0.2.15] [10.0.2.2]\n" +
+		"1 lo 65536 up|loopback|running 0 [127.0.0.1/8 ::1/128]\n" +
+		"2 eth0 1500 up|broadcast|multicast|running 6 [10.0.2.15/24]\n"
+	if r.code != 0 || r.stdout != want {
 		t.Errorf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
 	}
 }
