@@ -576,3 +576,25 @@ func unixMsg(t *thread, f *Frame, write bool) int64 {
 	}
 	return r
 }
+
+// sysSendfile implements sendfile(2) from a file to a TCP or UDP socket: the
+// service reads the file through the kernel and sends what netstack takes.
+// Other destinations get EINVAL, which Go (and most programs) answer by
+// copying with read and write.
+func sysSendfile(t *thread, f *Frame) int64 {
+	out, in, offp := f.RDI, f.RSI, f.RDX
+	ie := getFD(in)
+	if ie == nil || getFD(out) == nil {
+		return errno(linux.EBADF)
+	}
+	if ie.kind != fkFile || ie.flags&linux.O_ACCMODE == linux.O_WRONLY {
+		return errno(linux.EINVAL)
+	}
+	if getFD(out).kind != fkSocket {
+		return errno(linux.EINVAL)
+	}
+	if offp != 0 && !userOK(uintptr(offp), 8, true) {
+		return errno(linux.EFAULT)
+	}
+	return forwardOn(t, out)
+}
