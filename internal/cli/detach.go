@@ -298,10 +298,16 @@ func runSupervise(ctx context.Context, c *CLI, name string) error {
 	defer os.RemoveAll(sockPath)
 	defer ln.Close()
 
+	// Every instance's QEMU has a gdb stub, which costs nothing until a debugger connects, so
+	// that mote debug NAME can attach to a guest that was not started for debugging.
+	gdbPath := filepath.Join(filepath.Dir(sockPath), "gdb.sock")
+	defer os.Remove(gdbPath)
+
 	s := &supervisor{c: c, in: in, log: log, st: st, wake: make(chan struct{})}
 	s.mu.Lock()
 	st.Supervisor = instance.Self()
 	st.Control = sockPath
+	st.GDB = gdbPath
 	err = s.save()
 	s.mu.Unlock()
 	if err != nil {
@@ -320,6 +326,7 @@ func runSupervise(ctx context.Context, c *CLI, name string) error {
 			network: cfg.Network, stdout: stdout, stderr: stderr, noStdin: true,
 			record:  func(r qemu.Record) { log.Line(instance.Kernel, r.Kind+" "+r.Text) },
 			started: s.started,
+			gdb:     qemu.GDBUnix(gdbPath),
 		}
 		s.mu.Lock()
 		s.st.Started, s.st.Finished, s.st.Error = time.Now().UTC(), time.Time{}, ""

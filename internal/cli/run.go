@@ -183,6 +183,10 @@ type guestSpec struct {
 	record func(qemu.Record)
 	// started, if set, is told of the running guest; then SIGTERM is left to the caller.
 	started func(*qemu.Guest)
+	// gdb, if set, is the chardev of a gdb stub (qemu.Config.GDB); hold keeps the guest
+	// stopped at its entry until a debugger lets it go.
+	gdb  string
+	hold bool
 }
 
 // boot runs the guest and maps what happened to mote's exit.
@@ -218,6 +222,7 @@ func (c *CLI) boot(ctx context.Context, binary string, o *vmOptions, g guestSpec
 	cfg := qemu.Config{
 		Machine: o.machine, Accel: accel, Memory: g.memory,
 		Kernel: g.image, Initrd: g.initrd, Cmdline: line,
+		GDB: g.gdb, Hold: g.hold,
 	}
 	var publish []usernet.Publish
 	for _, s := range o.publish {
