@@ -117,6 +117,7 @@ func newThread() *thread {
 			*t = thread{}
 			t.state = tsBlocked
 			nthreads++
+			stats.threadsCreated++
 			if i >= hiThread {
 				hiThread = i + 1
 			}
@@ -239,5 +240,7 @@ func idle(deadline int64) {
 		exitGroup(0)
 	}
 	armTimer(deadline)
+	t0 := nanotime()
 	idleHalt()
+	stats.idleNs += nanotime() - t0
 }

@@ -518,6 +518,10 @@ func (s *supervisor) serve(ln net.Listener) {
 				fmt.Fprintf(conn, "error %v\n", err)
 				return
 			}
+			if req, ok := strings.CutPrefix(strings.TrimSpace(line), "agent "); ok {
+				s.agent(conn, req) // an answer with data: agent.go
+				return
+			}
 			err = s.request(strings.TrimSpace(line))
 			if err != nil {
 				fmt.Fprintf(conn, "error %s\n", err)
