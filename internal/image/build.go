@@ -28,7 +28,7 @@ const (
 	// adds runtime/pprof (and compress/gzip) to an image: about 0.7 MiB for a hello world,
 	// little for a server that links net/http, which has them already.
 	AgentPackage = "mote.dev/mote/kernel/agent"
-	EntrySymbol = "mote.dev/mote/kernel.entry32"
+	EntrySymbol  = "mote.dev/mote/kernel.entry32"
 	// LDFlags set the PVH entry, put the text at 2 MiB (PVH starts at a 32-bit physical address),
 	// make the 8-byte build-id note that PatchPVH rewrites, and keep the symbol table: the kernel
 	// symbolizes backtraces with it and gdb needs it.
