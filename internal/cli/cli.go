@@ -163,7 +163,7 @@ mote and its files are never modified.`,
 	root.AddCommand(newBuildCommand(c), newRunCommand(c), newTestCommand(c),
 		newPsCommand(c), newLogsCommand(c), newStopCommand(c), newKillCommand(c),
 		newRmCommand(c), newInspectCommand(c), newSuperviseCommand(c),
-		newDebugCommand(c))
+		newDebugCommand(c), newMetricsCommand(c), newStatsCommand(c), newPprofCommand(c))
 	return root
 }
 

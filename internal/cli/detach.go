@@ -42,6 +42,8 @@ type bootConfig struct {
 	Publish []string `json:"publish,omitempty"`
 	Verbose bool     `json:"verbose,omitempty"`
 	Trace   bool     `json:"trace,omitempty"`
+	// MetricsAddr is where the supervisor serves the guest's metrics (run --metrics-addr).
+	MetricsAddr string `json:"metricsAddr,omitempty"`
 }
 
 // startWait bounds how long mote run -d waits for the supervisor to start QEMU.
@@ -81,6 +83,14 @@ func runDetached(ctx context.Context, c *CLI, opts *runOptions) error {
 			return &StatusError{Code: exitMote, Msg: err.Error()}
 		}
 	}
+	if opts.metricsAddr != "" {
+		// The supervisor listens when the guest boots; a port taken already is refused here.
+		ln, err := listenMetrics(opts.metricsAddr)
+		if err != nil {
+			return err
+		}
+		ln.Close()
+	}
 	binary, guest, m, err := c.resolveRun(ctx, opts)
 	if err != nil {
 		return err
@@ -93,7 +103,7 @@ func runDetached(ctx context.Context, c *CLI, opts *runOptions) error {
 	cfg, err := json.Marshal(bootConfig{
 		QEMU: binary, Argv: guest.argv, Env: guest.env, Memory: guest.memory,
 		Machine: opts.machine, Accel: accel, Network: guest.network, Publish: opts.publish,
-		Verbose: opts.verbose, Trace: opts.trace,
+		Verbose: opts.verbose, Trace: opts.trace, MetricsAddr: opts.metricsAddr,
 	})
 	if err != nil {
 		return err
@@ -324,9 +334,10 @@ func runSupervise(ctx context.Context, c *CLI, name string) error {
 		g := guestSpec{
 			image: in.Path(instance.ImageFile), argv: cfg.Argv, env: cfg.Env, memory: cfg.Memory,
 			network: cfg.Network, stdout: stdout, stderr: stderr, noStdin: true,
-			record:  func(r qemu.Record) { log.Line(instance.Kernel, r.Kind+" "+r.Text) },
-			started: s.started,
-			gdb:     qemu.GDBUnix(gdbPath),
+			record:      func(r qemu.Record) { log.Line(instance.Kernel, r.Kind+" "+r.Text) },
+			started:     s.started,
+			gdb:         qemu.GDBUnix(gdbPath),
+			metricsAddr: cfg.MetricsAddr, name: st.Name,
 		}
 		s.mu.Lock()
 		s.st.Started, s.st.Finished, s.st.Error = time.Now().UTC(), time.Time{}, ""
