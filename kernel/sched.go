@@ -209,6 +209,7 @@ func schedule(preempt bool) {
 	now := nanotime()
 	next := expireTimers(now)
 	t := &threads[cur]
+	profAccount(t, now)
 	if t.state == tsRunning && runqN > 0 && (preempt && now >= sliceEnd || false) {
 		t.state = tsRunnable
 		enqueue(cur)
@@ -228,6 +229,7 @@ func schedule(preempt bool) {
 	if runqN > 0 && (next == 0 || sliceEnd < next) {
 		next = sliceEnd
 	}
+	next = profDeadline(now, next)
 	armTimer(next)
 	*userFrame() = t.frame
 	curFX = t.fxArea()
@@ -242,5 +244,7 @@ func idle(deadline int64) {
 	armTimer(deadline)
 	t0 := nanotime()
 	idleHalt()
-	stats.idleNs += nanotime() - t0
+	t1 := nanotime()
+	stats.idleNs += t1 - t0
+	profLast = t1 // halted time is no CPU time
 }

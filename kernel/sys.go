@@ -150,6 +150,8 @@ var syscallTable = [linux.NumSyscalls]sysHandler{
 	// Time and waiting (sys_time.go).
 	linux.SYS_FUTEX:           sysFutex,
 	linux.SYS_NANOSLEEP:       sysNanosleep,
+	linux.SYS_SETITIMER:       sysSetitimer,
+	linux.SYS_GETITIMER:       sysGetitimer,
 	linux.SYS_CLOCK_NANOSLEEP: sysClockNanosleep,
 	linux.SYS_CLOCK_GETTIME:   sysClockGettime,
 	linux.SYS_CLOCK_GETRES:    sysClockGetres,
