@@ -153,26 +153,29 @@ const base64Alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123
 
 // base64Write writes p in standard base64 with padding (RFC 4648 section 4).
 func base64Write(w kw, p []byte) {
-	var q [4]byte
 	for len(p) > 0 {
-		var v uint32
-		k := len(p)
-		if k > 3 {
-			k = 3
-		}
-		for i := 0; i < 3; i++ {
-			v <<= 8
-			if i < k {
-				v |= uint32(p[i])
-			}
-		}
-		for i := 0; i < 4; i++ {
-			q[i] = base64Alphabet[(v>>(18-6*uint(i)))&63]
-		}
-		for i := k + 1; i < 4; i++ {
-			q[i] = '='
-		}
+		q := base64Quad(p)
 		w.b(q[:])
-		p = p[k:]
+		p = p[min(len(p), 3):]
 	}
+}
+
+// base64Quad encodes the first three bytes of p (fewer at its end, padded).
+func base64Quad(p []byte) [4]byte {
+	var q [4]byte
+	var v uint32
+	k := min(len(p), 3)
+	for i := 0; i < 3; i++ {
+		v <<= 8
+		if i < k {
+			v |= uint32(p[i])
+		}
+	}
+	for i := 0; i < 4; i++ {
+		q[i] = base64Alphabet[(v>>(18-6*uint(i)))&63]
+	}
+	for i := k + 1; i < 4; i++ {
+		q[i] = '='
+	}
+	return q
 }

@@ -158,7 +158,7 @@ func attachDebug(ctx context.Context, c *CLI, opts *debugOptions, name string) e
 		return err
 	}
 	if st.Status != instance.Running {
-		return &StatusError{Code: exitFailure, Msg: fmt.Sprintf("debug %s: the instance is %s, not running; start a new guest under the debugger with: mote debug %s", name, st.Status, qemu.ShellQuote([]string{st.Image}))}
+		return &StatusError{Code: exitFailure, Msg: fmt.Sprintf("debug %s: the instance is %s, not running; start a new guest under the debugger with: mote debug %s", name, st.Status, qemu.ShellQuote([]string{in.Path(instance.ImageFile)}))}
 	}
 	if st.GDB == "" {
 		return &StatusError{Code: exitFailure, Msg: fmt.Sprintf("debug %s: the instance has no gdb stub (it was started by an older mote); restart it with mote run -d", name)}

@@ -23,7 +23,7 @@ import (
 // TestObserve boots a server in the background and watches it from the host, as an operator
 // would: mote metrics parses with Prometheus' own parser and its counters grow under load,
 // --metrics-addr serves the same labelled by instance, mote stats shows it, and the profiles
-// mote pprof fetches open with go tool pprof.
+// mote pprof fetches open with go tool pprof; gdb attaches to it and lets it go.
 func TestObserve(t *testing.T) {
 	needQEMU(t)
 	t.Parallel()
@@ -165,6 +165,19 @@ func TestObserve(t *testing.T) {
 	top := pprofTop(t, cpu)
 	if regexp.MustCompile(`Total samples = 0\b`).MatchString(top) || !strings.Contains(top, "sha256") {
 		t.Errorf("the CPU profile has no samples of the handler's hashing:\n%s", top)
+	}
+
+	// gdb attached to the running instance sees its goroutines; after it detaches the
+	// server goes on.
+	if _, err := exec.LookPath("gdb"); err == nil {
+		r := m.run(ctx, "debug", "--batch", "--ex", "info goroutines", "--ex", "goroutine 1 bt", name)
+		if r.code != 0 || len(regexp.MustCompile(`(?m)^\*?\s+\d+ (waiting|runnable|running|syscall)\s`).FindAllString(r.stdout, -1)) < 3 ||
+			!strings.Contains(r.stdout, "main.main") {
+			t.Errorf("mote debug %s: exit %d\n%s\n%s", name, r.code, r.stdout, r.stderr)
+		}
+		if _, err := get(app); err != nil {
+			t.Errorf("the server does not answer after gdb detached: %v", err)
+		}
 	}
 }
 
