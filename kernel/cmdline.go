@@ -16,6 +16,9 @@ var (
 	envv  [maxArgs]span
 	nenvv int
 	cwd   span
+	// hostname is the guest's name (uname, /etc/hostname, /etc/hosts);
+	// "mote" when the command line gives none.
+	hostname span
 
 	tscKHz uint64
 )
@@ -59,6 +62,10 @@ func parseCmdline() {
 			}
 		case bytesEq(key, "cwd"):
 			cwd = val
+		case bytesEq(key, "hostname"):
+			if val.len > 0 && val.len <= 64 {
+				hostname = val
+			}
 		case bytesEq(key, "tsc_khz"):
 			tscKHz = parseUint(val.bytes())
 		case bytesEq(key, "trace"):
@@ -120,4 +127,12 @@ func bytesEq(b []byte, s string) bool {
 		}
 	}
 	return true
+}
+
+// hostName is the guest's host name.
+func hostName() []byte {
+	if hostname.len == 0 {
+		return []byte("mote")
+	}
+	return hostname.bytes()
 }

@@ -77,6 +77,7 @@ func kmain() {
 	stdinInit()
 	fsInit()
 	netInit()
+	hostsInit()
 	controlInit()
 	threadsInit()
 	startProcess()

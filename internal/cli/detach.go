@@ -332,7 +332,7 @@ func runSupervise(ctx context.Context, c *CLI, name string) error {
 	streak := 0 // restarts since the guest last ran for a while
 	for {
 		g := guestSpec{
-			image: in.Path(instance.ImageFile), argv: cfg.Argv, env: cfg.Env, memory: cfg.Memory,
+			image: in.Path(instance.ImageFile), hostname: in.Name, argv: cfg.Argv, env: cfg.Env, memory: cfg.Memory,
 			network: cfg.Network, stdout: stdout, stderr: stderr, noStdin: true,
 			record:      func(r qemu.Record) { log.Line(instance.Kernel, r.Kind+" "+r.Text) },
 			started:     s.started,

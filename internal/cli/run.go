@@ -162,10 +162,11 @@ func (c *CLI) resolveRun(ctx context.Context, opts *runOptions) (string, guestSp
 		args = opts.args
 	}
 	guest := guestSpec{
-		image:  imgPath,
-		argv:   append([]string{m.Name}, args...),
-		env:    mergeEnv(m.Env, env),
-		memory: firstNonEmpty(opts.memory, m.Memory, defaultMemory),
+		image:    imgPath,
+		hostname: m.Name,
+		argv:     append([]string{m.Name}, args...),
+		env:      mergeEnv(m.Env, env),
+		memory:   firstNonEmpty(opts.memory, m.Memory, defaultMemory),
 		// An app with sockets gets a network device.
 		network: m.Network,
 	}
@@ -174,13 +175,14 @@ func (c *CLI) resolveRun(ctx context.Context, opts *runOptions) (string, guestSp
 
 // guestSpec is one guest to boot.
 type guestSpec struct {
-	image   string
-	initrd  string
-	argv    []string
-	env     []string
-	cwd     string
-	memory  string
-	network bool
+	image    string
+	hostname string // the guest's host name; empty: the kernel's default, mote
+	initrd   string
+	argv     []string
+	env      []string
+	cwd      string
+	memory   string
+	network  bool
 	// stdout and stderr, if set, replace c.Out and c.Err for the guest's output.
 	stdout, stderr io.Writer
 	// noStdin keeps c.In from the guest.
@@ -215,6 +217,9 @@ func (c *CLI) boot(ctx context.Context, binary string, o *vmOptions, g guestSpec
 	}
 	if g.cwd != "" {
 		params = append(params, cmdline.Param{Key: "cwd", Value: g.cwd})
+	}
+	if h := hostName(g.hostname); h != "" {
+		params = append(params, cmdline.Param{Key: "hostname", Value: h})
 	}
 	if o.trace {
 		params = append(params, cmdline.Param{Key: "trace", Value: "1"})
@@ -535,4 +540,19 @@ func printBacktrace(w io.Writer, image string, faults []string) {
 	for _, pc := range pcs {
 		fmt.Fprintf(w, "\t%#x %s\n", pc, tab.Describe(pc))
 	}
+}
+
+// hostName makes a host name of an image or instance name (RFC 1123: letters, digits and
+// inner hyphens, at most 63 characters); "" if nothing is left.
+func hostName(s string) string {
+	b := make([]byte, 0, len(s))
+	for _, c := range []byte(strings.ToLower(s)) {
+		switch {
+		case c >= 'a' && c <= 'z', c >= '0' && c <= '9':
+			b = append(b, c)
+		case len(b) > 0 && b[len(b)-1] != '-':
+			b = append(b, '-')
+		}
+	}
+	return strings.Trim(string(b[:min(len(b), 63)]), "-")
 }

@@ -406,3 +406,14 @@ func freePort(t *testing.T, network string) int {
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port
 }
+
+// TestHostname: the guest is named after its image, and on the user-mode network its name
+// resolves to its address and host.mote.internal to the host.
+func TestHostname(t *testing.T) {
+	needQEMU(t)
+	t.Parallel()
+	r := mote(timeout(t), t, "", "run", prog(t, "whoami"))
+	if r.code != 0 || r.stdout != "whoami [10.0.2.15] [10.0.2.2]\n" {
+		t.Errorf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+	}
+}
