@@ -100,6 +100,10 @@ func runDebug(ctx context.Context, c *CLI, opts *debugOptions) error {
 	}
 	sources := c.debugSources(ctx, opts.target)
 	binary, guest, _, err := c.resolveRun(ctx, &opts.runOptions)
+	var ue *image.UserError
+	if errors.As(err, &ue) && !strings.ContainsAny(opts.target, "/.") {
+		return &StatusError{Code: exitFailure, Msg: ue.Msg + "; nor is it a background instance (mote ps lists them)"}
+	}
 	if err != nil {
 		return err
 	}
