@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"mote.dev/mote/internal/image"
 	"mote.dev/mote/internal/instance"
 	"mote.dev/mote/internal/qemu"
 )
@@ -50,6 +51,11 @@ func (s *supervisor) agent(conn net.Conn, req string) {
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
 	data, err := g.Agent(ctx, req)
+	if errors.Is(err, qemu.ErrNoAgent) {
+		if m, merr := image.ReadManifest(s.in.Path(instance.ImageFile)); merr == nil && m.Agent {
+			err = errors.New("the guest's agent has not started yet (the app is starting); try again")
+		}
+	}
 	if err != nil {
 		fmt.Fprintf(conn, "error %s\n", oneLine(agentError(err)))
 		return
