@@ -1,11 +1,16 @@
 package integration
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
+
+	"mote.dev/mote/internal/cli"
 )
 
 func needGDB(t *testing.T) {
@@ -46,5 +51,42 @@ func TestDebugGDB(t *testing.T) {
 	}
 	if strings.Contains(r.stderr, "Python Exception") || strings.Contains(r.stderr, "Missing auto-load") {
 		t.Errorf("gdb's Go support failed:\n%s", r.stderr)
+	}
+}
+
+// TestDebugGDBPort: with --gdb-port the guest waits for a debugger of one's own on TCP, which
+// can stop it in main.main and let it run to its end.
+func TestDebugGDBPort(t *testing.T) {
+	needQEMU(t)
+	needGDB(t)
+	t.Parallel()
+	ctx := timeout(t)
+	port := freePort(t, "tcp")
+	done := make(chan result, 1)
+	var stderr syncBuffer
+	go func() {
+		var out syncBuffer
+		c := &cli.CLI{In: strings.NewReader(""), Out: &out, Err: &stderr}
+		code := cli.Main(ctx, c, []string{"debug", "--accel", "tcg", "--gdb-port", strconv.Itoa(port), repo(t, "examples/hello"), "--", "x"})
+		done <- result{out.String(), stderr.String(), code}
+	}()
+	symbols := regexp.MustCompile(`symbols from (\S+?),? `)
+	var img string
+	waitFor(t, 5*time.Minute, "the stub's address", func() bool {
+		if m := symbols.FindStringSubmatch(stderr.String()); m != nil {
+			img = m[1]
+			return true
+		}
+		return false
+	})
+	cmd := exec.CommandContext(ctx, "gdb", "-batch", "-nx", "-ex", fmt.Sprintf("target remote 127.0.0.1:%d", port),
+		"-ex", "break main.main", "-ex", "continue", "-ex", "bt", "-ex", "continue", img)
+	out, _ := cmd.CombinedOutput()
+	if !regexp.MustCompile(`(?m)^#0\s+main\.main \(\)`).Match(out) {
+		t.Errorf("gdb did not stop in main.main:\n%s", out)
+	}
+	r := <-done
+	if r.code != 0 || r.stdout != "hello, x!\nargs: [\"x\"]\n" {
+		t.Errorf("the guest after gdb: exit %d, stdout %q\nstderr:\n%s", r.code, r.stdout, r.stderr)
 	}
 }
