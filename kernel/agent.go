@@ -17,7 +17,8 @@ import (
 // and the answer comes back as records the kernel frames, so that a
 // misbehaving agent cannot break the channel's line protocol:
 //
-//	data <id> <base64>        one chunk of the answer (at most mote.MaxChunk bytes)
+//	data <id> <crc> <base64>  one chunk of the answer (at most mote.MaxChunk bytes)
+//	                          and its CRC-32 (IEEE), 8 hex digits
 //	end <id>                  the answer is complete
 //	fail <id> <text>          the request failed
 //
@@ -121,6 +122,8 @@ func agentData(id uint32, addr, n uintptr) int64 {
 		return errno(linux.EFAULT)
 	}
 	klog.s("data ").dec(int64(id)).s(" ")
+	hex8(klog, crc32(p))
+	klog.s(" ")
 	base64Write(klog, p)
 	klog.nl()
 	return int64(n)
@@ -178,4 +181,28 @@ func base64Quad(p []byte) [4]byte {
 		q[i] = '='
 	}
 	return q
+}
+
+// crc32 is the CRC-32 of p (IEEE 802.3, as hash/crc32.ChecksumIEEE), bit by
+// bit: no table to build, and a chunk is only 3 KiB. It lets the host tell
+// a chunk that lost a byte on the way.
+func crc32(p []byte) uint32 {
+	c := ^uint32(0)
+	for _, b := range p {
+		c ^= uint32(b)
+		for i := 0; i < 8; i++ {
+			c = c>>1 ^ 0xedb88320&-(c&1)
+		}
+	}
+	return ^c
+}
+
+// hex8 writes v as 8 lowercase hex digits.
+func hex8(w kw, v uint32) {
+	var b [8]byte
+	for i := 7; i >= 0; i-- {
+		b[i] = "0123456789abcdef"[v&15]
+		v >>= 4
+	}
+	w.b(b[:])
 }

@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"encoding/base64"
+	hashcrc "hash/crc32"
 	"testing"
 )
 
@@ -33,6 +34,14 @@ func TestParseID(t *testing.T) {
 		id, ok := parseID([]byte(tc.in))
 		if id != tc.id || ok != tc.ok {
 			t.Errorf("parseID(%q) = %d, %v; want %d, %v", tc.in, id, ok, tc.id, tc.ok)
+		}
+	}
+}
+
+func TestCRC32(t *testing.T) {
+	for _, s := range []string{"", "a", "mote", "the kernel channel carries the agent's answers\x00\xff"} {
+		if got, want := crc32([]byte(s)), hashcrc.ChecksumIEEE([]byte(s)); got != want {
+			t.Errorf("crc32(%q) = %08x, want %08x", s, got, want)
 		}
 	}
 }

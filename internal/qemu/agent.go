@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"strconv"
 	"strings"
 )
@@ -12,7 +13,7 @@ import (
 // Requests to the in-guest agent over the kernel channel (docs/ARCHITECTURE.md):
 //
 //	host:  agent <id> <request>
-//	guest: data <id> <base64>   (any number)
+//	guest: data <id> <crc32> <base64>   (any number; the CRC-32 of the chunk, 8 hex digits)
 //	       end <id> | fail <id> <text>
 
 // MaxAnswer bounds what one agent request may return.
@@ -21,6 +22,12 @@ const MaxAnswer = 64 << 20
 // ErrNoAgent is the guest's answer when its image has no agent.
 var ErrNoAgent = errors.New("the image has no agent")
 
+// errCorrupt is an answer that lost bytes on the way; the request is made again.
+var errCorrupt = errors.New("the answer from the guest was corrupted")
+
+// agentTries bounds how often a corrupted answer is asked for again.
+const agentTries = 3
+
 type answer struct {
 	data []byte
 	err  error
@@ -28,7 +35,18 @@ type answer struct {
 }
 
 // Agent sends req to the guest's agent (e.g. "metrics", "pprof heap") and returns its answer.
+// An answer that arrives corrupted (a byte lost on the serial line while the host was slow to
+// read) is asked for again, a few times.
 func (g *Guest) Agent(ctx context.Context, req string) ([]byte, error) {
+	for try := 1; ; try++ {
+		data, err := g.agentOnce(ctx, req)
+		if !errors.Is(err, errCorrupt) || try == agentTries || ctx.Err() != nil {
+			return data, err
+		}
+	}
+}
+
+func (g *Guest) agentOnce(ctx context.Context, req string) ([]byte, error) {
 	if strings.ContainsAny(req, "\r\n") || len(req) > 48 {
 		return nil, fmt.Errorf("bad agent request %q", req)
 	}
@@ -89,10 +107,12 @@ func (g *Guest) deliver(rec Record) bool {
 	}
 	switch rec.Kind {
 	case "data":
-		b, err := base64.StdEncoding.DecodeString(rest)
+		sum, text, _ := strings.Cut(rest, " ")
+		b, err := base64.StdEncoding.DecodeString(text)
+		want, serr := strconv.ParseUint(sum, 16, 32)
 		switch {
-		case err != nil:
-			a.finish(fmt.Errorf("bad data from the guest: %v", err))
+		case err != nil || serr != nil || len(sum) != 8 || crc32.ChecksumIEEE(b) != uint32(want):
+			a.finish(errCorrupt)
 		case len(a.data)+len(b) > MaxAnswer:
 			a.finish(fmt.Errorf("the answer exceeds %d bytes", MaxAnswer))
 		default:
