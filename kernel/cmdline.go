@@ -135,12 +135,14 @@ func bytesEq(b []byte, s string) bool {
 	return true
 }
 
-var defaultHostname = [...]byte{'m', 'o', 't', 'e'}
+// defaultHostName is the host name without hostname=; an array, because
+// converting a string to a slice would allocate on the trap path.
+var defaultHostName = [...]byte{'m', 'o', 't', 'e'}
 
 // hostName is the guest's host name.
 func hostName() []byte {
 	if hostname.len == 0 {
-		return defaultHostname[:]
+		return defaultHostName[:]
 	}
 	return hostname.bytes()
 }

@@ -70,7 +70,17 @@ func stdinInit() {
 }
 
 func uartPut(base uint16, b byte) {
-	for i := 0; i < 100000 && amd64.Inb(base+uartLSR)&lsrTHREmpty == 0; i++ {
+	// The wait is bounded against a wedged UART; past it the byte overwrites
+	// the one still held, which is lost. QEMU holds a byte while the host's
+	// socket is full, and a busy host can take longer than 100,000 polls to
+	// read: the kernel channel, which carries the agent's answers, waits
+	// longer (seconds under TCG). A host that closes the socket makes QEMU
+	// drop bytes at once, so this does not stall a guest nobody listens to.
+	limit := 100000
+	if base == com3 {
+		limit = 20_000_000
+	}
+	for i := 0; i < limit && amd64.Inb(base+uartLSR)&lsrTHREmpty == 0; i++ {
 		amd64.Pause()
 	}
 	amd64.Outb(base+uartData, b)

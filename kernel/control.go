@@ -9,6 +9,7 @@ import (
 // direction, requests from it, one per line (docs/ARCHITECTURE.md):
 //
 //	signal <n>   raise signal n in the app, as kill(2) from outside would
+//	agent <id> <request>   for the in-guest agent (agent.go)
 //
 // This is how `mote stop` asks the app to end (signal 15). The receive
 // interrupt is routed like stdin's, so a request reaches a busy app as well
@@ -66,6 +67,10 @@ func controlByte(b byte) {
 // controlRequest carries out one request line.
 func controlRequest(line []byte) {
 	if len(line) == 0 {
+		return
+	}
+	if verb, rest := splitWord(line); string(verb) == "agent" {
+		agentRequest(rest)
 		return
 	}
 	sig, ok := parseSignalRequest(line)

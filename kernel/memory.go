@@ -255,6 +255,7 @@ const (
 // handlePageFault resolves a user page fault. It returns 0 when the access
 // may continue, or the SIGSEGV si_code to deliver.
 func handlePageFault(addr uintptr, errcode uint64) int {
+	stats.pageFaults++
 	a, ok := vmas.Find(addr)
 	if !ok {
 		return segvMapErr

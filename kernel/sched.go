@@ -117,6 +117,7 @@ func newThread() *thread {
 			*t = thread{}
 			t.state = tsBlocked
 			nthreads++
+			stats.threadsCreated++
 			if i >= hiThread {
 				hiThread = i + 1
 			}
@@ -208,6 +209,7 @@ func schedule(preempt bool) {
 	now := nanotime()
 	next := expireTimers(now)
 	t := &threads[cur]
+	profAccount(t, now)
 	if t.state == tsRunning && runqN > 0 && (preempt && now >= sliceEnd || false) {
 		t.state = tsRunnable
 		enqueue(cur)
@@ -227,6 +229,7 @@ func schedule(preempt bool) {
 	if runqN > 0 && (next == 0 || sliceEnd < next) {
 		next = sliceEnd
 	}
+	next = profDeadline(now, next)
 	armTimer(next)
 	*userFrame() = t.frame
 	curFX = t.fxArea()
@@ -239,5 +242,9 @@ func idle(deadline int64) {
 		exitGroup(0)
 	}
 	armTimer(deadline)
+	t0 := nanotime()
 	idleHalt()
+	t1 := nanotime()
+	stats.idleNs += t1 - t0
+	profLast = t1 // halted time is no CPU time
 }

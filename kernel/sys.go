@@ -1,6 +1,9 @@
 package kernel
 
-import "mote.dev/mote/kernel/abi/linux"
+import (
+	"mote.dev/mote/kernel/abi/linux"
+	"mote.dev/mote/kernel/abi/mote"
+)
 
 // The system-call table. Each handler implements one Linux system call for
 // the calling thread t with the arguments in f (RDI, RSI, RDX, R10, R8, R9),
@@ -149,6 +152,8 @@ var syscallTable = [linux.NumSyscalls]sysHandler{
 	// Time and waiting (sys_time.go).
 	linux.SYS_FUTEX:           sysFutex,
 	linux.SYS_NANOSLEEP:       sysNanosleep,
+	linux.SYS_SETITIMER:       sysSetitimer,
+	linux.SYS_GETITIMER:       sysGetitimer,
 	linux.SYS_CLOCK_NANOSLEEP: sysClockNanosleep,
 	linux.SYS_CLOCK_GETTIME:   sysClockGettime,
 	linux.SYS_CLOCK_GETRES:    sysClockGetres,
@@ -172,9 +177,12 @@ func doSyscall(t *thread) {
 		r = syscallTable[nr](t, f)
 	case nr >= nrMoteServiceFD && nr <= nrMoteNetSend:
 		r = serviceCall(t, f, nr)
+	case nr >= mote.SysAgentOpen && nr <= mote.SysStats:
+		r = agentCall(t, f, nr)
 	default:
 		r = enosys(nr)
 	}
+	countSyscall(nr, r)
 	t.restartDeadline = 0
 	if t.state == tsRunning {
 		f.RAX = uint64(r)

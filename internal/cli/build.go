@@ -12,8 +12,9 @@ import (
 )
 
 type buildOptions struct {
-	output string
-	pkg    string
+	output  string
+	pkg     string
+	noAgent bool
 }
 
 func newBuildCommand(c *CLI) *cobra.Command {
@@ -40,6 +41,7 @@ it is written to NAME.img in the current directory, NAME being the package's las
 		},
 	}
 	cmd.Flags().StringVarP(&opts.output, "output", "o", "", "write the image to `IMAGE`")
+	cmd.Flags().BoolVar(&opts.noAgent, "no-agent", false, "leave out the in-guest agent that serves mote metrics, stats and pprof (a smaller image)")
 	return cmd
 }
 
@@ -58,7 +60,7 @@ func runBuild(ctx context.Context, c *CLI, opts *buildOptions) error {
 	if st, err := os.Stat(out); err == nil && st.IsDir() {
 		out = filepath.Join(out, image.ImageName(p, false)+".img")
 	}
-	if _, err := b.Build(ctx, image.BuildOptions{Package: p, Output: out, TmpDir: tmp}); err != nil {
+	if _, err := b.Build(ctx, image.BuildOptions{Package: p, Output: out, TmpDir: tmp, NoAgent: opts.noAgent}); err != nil {
 		if ctx.Err() != nil {
 			return interrupted(ctx)
 		}

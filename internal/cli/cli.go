@@ -51,6 +51,17 @@ type CLI struct {
 
 	mu     sync.Mutex
 	onTerm func() // what SIGTERM does now; nil: cancel like SIGINT
+	onInt  func() // what SIGINT does now; nil: cancel
+}
+
+// setOnInt sets what a SIGINT does and returns the previous handler. mote debug leaves the
+// terminal's Ctrl-C to gdb, which uses it to stop the guest.
+func (c *CLI) setOnInt(f func()) func() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	old := c.onInt
+	c.onInt = f
+	return old
 }
 
 // setOnTerm sets what a SIGTERM does and returns the previous handler.
@@ -76,6 +87,15 @@ func (c *CLI) watchSignals(ctx context.Context) (context.Context, context.Cancel
 				return
 			case s := <-c.Signals:
 				sig, _ := s.(syscall.Signal)
+				if sig == syscall.SIGINT {
+					c.mu.Lock()
+					f := c.onInt
+					c.mu.Unlock()
+					if f != nil {
+						f()
+						continue
+					}
+				}
 				if sig == syscall.SIGTERM {
 					c.mu.Lock()
 					f := c.onTerm
@@ -142,7 +162,8 @@ mote and its files are never modified.`,
 	})
 	root.AddCommand(newBuildCommand(c), newRunCommand(c), newTestCommand(c),
 		newPsCommand(c), newLogsCommand(c), newStopCommand(c), newKillCommand(c),
-		newRmCommand(c), newInspectCommand(c), newSuperviseCommand(c))
+		newRmCommand(c), newInspectCommand(c), newSuperviseCommand(c),
+		newDebugCommand(c), newMetricsCommand(c), newStatsCommand(c), newPprofCommand(c))
 	return root
 }
 

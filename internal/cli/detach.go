@@ -46,6 +46,8 @@ type bootConfig struct {
 	DNS     string   `json:"dns,omitempty"`
 	Verbose bool     `json:"verbose,omitempty"`
 	Trace   bool     `json:"trace,omitempty"`
+	// MetricsAddr is where the supervisor serves the guest's metrics (run --metrics-addr).
+	MetricsAddr string `json:"metricsAddr,omitempty"`
 }
 
 // startWait bounds how long mote run -d waits for the supervisor to start QEMU.
@@ -85,6 +87,14 @@ func runDetached(ctx context.Context, c *CLI, opts *runOptions) error {
 			return &StatusError{Code: exitMote, Msg: err.Error()}
 		}
 	}
+	if opts.metricsAddr != "" {
+		// The supervisor listens when the guest boots; a port taken already is refused here.
+		ln, err := listenMetrics(opts.metricsAddr)
+		if err != nil {
+			return err
+		}
+		ln.Close()
+	}
 	binary, guest, m, err := c.resolveRun(ctx, opts)
 	if err != nil {
 		return err
@@ -98,7 +108,7 @@ func runDetached(ctx context.Context, c *CLI, opts *runOptions) error {
 		QEMU: binary, Argv: guest.argv, Env: guest.env, Memory: guest.memory,
 		Machine: opts.machine, Accel: accel, Network: guest.network, Publish: opts.publish,
 		Net: opts.net, IP: opts.ip, GW: opts.gw, DNS: opts.dns,
-		Verbose: opts.verbose, Trace: opts.trace,
+		Verbose: opts.verbose, Trace: opts.trace, MetricsAddr: opts.metricsAddr,
 	})
 	if err != nil {
 		return err
@@ -303,10 +313,16 @@ func runSupervise(ctx context.Context, c *CLI, name string) error {
 	defer os.RemoveAll(sockPath)
 	defer ln.Close()
 
+	// Every instance's QEMU has a gdb stub, which costs nothing until a debugger connects, so
+	// that mote debug NAME can attach to a guest that was not started for debugging.
+	gdbPath := filepath.Join(filepath.Dir(sockPath), "gdb.sock")
+	defer os.Remove(gdbPath)
+
 	s := &supervisor{c: c, in: in, log: log, st: st, wake: make(chan struct{})}
 	s.mu.Lock()
 	st.Supervisor = instance.Self()
 	st.Control = sockPath
+	st.GDB = gdbPath
 	err = s.save()
 	s.mu.Unlock()
 	if err != nil {
@@ -324,8 +340,10 @@ func runSupervise(ctx context.Context, c *CLI, name string) error {
 		g := guestSpec{
 			image: in.Path(instance.ImageFile), hostname: in.Name, argv: cfg.Argv, env: cfg.Env, memory: cfg.Memory,
 			network: cfg.Network, stdout: stdout, stderr: stderr, noStdin: true,
-			record:  func(r qemu.Record) { log.Line(instance.Kernel, r.Kind+" "+r.Text) },
-			started: s.started,
+			record:      func(r qemu.Record) { log.Line(instance.Kernel, r.Kind+" "+r.Text) },
+			started:     s.started,
+			gdb:         qemu.GDBUnix(gdbPath),
+			metricsAddr: cfg.MetricsAddr, name: st.Name,
 		}
 		s.mu.Lock()
 		s.st.Started, s.st.Finished, s.st.Error = time.Now().UTC(), time.Time{}, ""
@@ -515,6 +533,10 @@ func (s *supervisor) serve(ln net.Listener) {
 			line, err := bufio.NewReader(io.LimitReader(conn, 256)).ReadString('\n')
 			if err != nil {
 				fmt.Fprintf(conn, "error %v\n", err)
+				return
+			}
+			if req, ok := strings.CutPrefix(strings.TrimSpace(line), "agent "); ok {
+				s.agent(conn, req) // an answer with data: agent.go
 				return
 			}
 			err = s.request(strings.TrimSpace(line))

@@ -13,12 +13,14 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/spf13/cobra"
 
 	"mote.dev/mote/internal/cmdline"
 	"mote.dev/mote/internal/image"
+	"mote.dev/mote/internal/metrics"
 	"mote.dev/mote/internal/qemu"
 	"mote.dev/mote/internal/symbolize"
 	"mote.dev/mote/internal/tsc"
@@ -67,6 +69,8 @@ type runOptions struct {
 	detach  bool
 	name    string
 	restart string
+
+	metricsAddr string
 }
 
 func newRunCommand(c *CLI) *cobra.Command {
@@ -126,14 +130,16 @@ guest or its kernel crashed before the program exited.`,
 	cmd.Flags().BoolVarP(&opts.detach, "detach", "d", false, "run the guest in the background and print its name")
 	cmd.Flags().StringVar(&opts.name, "name", "", "name the background instance (default: the image's name and a random suffix)")
 	cmd.Flags().StringVar(&opts.restart, "restart", "no", "restart `POLICY` of a background instance: no, on-failure[:N] or always")
+	cmd.Flags().StringVar(&opts.metricsAddr, "metrics-addr", "", "serve the guest's metrics for Prometheus on http://`[HOST:]PORT`/metrics, labelled with its name")
 	return cmd
 }
 
 func runRun(ctx context.Context, c *CLI, opts *runOptions) error {
-	binary, guest, _, err := c.resolveRun(ctx, opts)
+	binary, guest, m, err := c.resolveRun(ctx, opts)
 	if err != nil {
 		return err
 	}
+	guest.metricsAddr, guest.name = opts.metricsAddr, m.Name
 	return c.boot(ctx, binary, &opts.vmOptions, guest)
 }
 
@@ -194,6 +200,12 @@ type guestSpec struct {
 	record func(qemu.Record)
 	// started, if set, is told of the running guest; then SIGTERM is left to the caller.
 	started func(*qemu.Guest)
+	// gdb, if set, is the chardev of a gdb stub (qemu.Config.GDB); hold keeps the guest
+	// stopped at its entry until a debugger lets it go.
+	gdb  string
+	hold bool
+	// metricsAddr, if set, is where the guest's metrics are served, labelled instance=name.
+	metricsAddr, name string
 }
 
 // boot runs the guest and maps what happened to mote's exit.
@@ -243,6 +255,7 @@ func (c *CLI) boot(ctx context.Context, binary string, o *vmOptions, g guestSpec
 	cfg := qemu.Config{
 		Machine: o.machine, Accel: accel, Memory: g.memory,
 		Kernel: g.image, Initrd: g.initrd, Cmdline: line,
+		GDB: g.gdb, Hold: g.hold,
 	}
 	var publish []usernet.Publish
 	for _, s := range o.publish {
@@ -302,6 +315,23 @@ func (c *CLI) boot(ctx context.Context, binary string, o *vmOptions, g guestSpec
 		}
 	}
 
+	var current atomic.Pointer[qemu.Guest]
+	if g.metricsAddr != "" && !o.dryRun {
+		ln, err := listenMetrics(g.metricsAddr)
+		if err != nil {
+			return err
+		}
+		sctx, stopServing := context.WithCancel(context.Background())
+		defer stopServing()
+		go serveMetrics(sctx, ln, func(ctx context.Context) (metrics.Families, error) {
+			guest := current.Load()
+			if guest == nil {
+				return nil, errors.New("the guest is not running yet")
+			}
+			return scrapeGuest(ctx, g.name, func(ctx context.Context) ([]byte, error) { return guest.Agent(ctx, "metrics") })
+		})
+	}
+
 	streams := qemu.Streams{Stdin: c.In, Stdout: stdout, Stderr: stderr}
 	if g.noStdin {
 		streams.Stdin = nil
@@ -330,6 +360,12 @@ func (c *CLI) boot(ctx context.Context, binary string, o *vmOptions, g guestSpec
 			c.setOnTerm(func() { go guest.Signal(syscall.SIGTERM) })
 		}
 		defer c.setOnTerm(nil)
+	}
+	if started := streams.Started; g.metricsAddr != "" {
+		streams.Started = func(guest *qemu.Guest) {
+			current.Store(guest)
+			started(guest)
+		}
 	}
 	res, err := qemu.Run(ctx, binary, cfg, streams)
 	if err != nil {

@@ -170,11 +170,15 @@ func TestWorkFileAndOverlay(t *testing.T) {
 		t.Errorf("WorkFile for std:\n%s", got)
 	}
 
-	name, src := OverlayFile(app, false)
-	if name != "zz_mote_kernel.go" || !strings.Contains(string(src), "package main\n\nimport _ \"mote.dev/mote/kernel\"\n") {
+	name, src := OverlayFile(app, false, true)
+	if name != "zz_mote_kernel.go" || !strings.Contains(string(src), "package main\n\nimport _ \"mote.dev/mote/kernel\"\n") ||
+		!strings.Contains(string(src), "import _ \"mote.dev/mote/kernel/agent\"\n") {
 		t.Errorf("main overlay %s:\n%s", name, src)
 	}
-	name, src = OverlayFile(std, true)
+	if _, src := OverlayFile(app, false, false); strings.Contains(string(src), "agent") {
+		t.Errorf("main overlay without the agent:\n%s", src)
+	}
+	name, src = OverlayFile(std, true, false)
 	if name != "zz_mote_test.go" || !strings.Contains(string(src), "package sort_test\n\nimport _ \"mote.dev/mote/kernel\"\n") {
 		t.Errorf("test overlay %s:\n%s", name, src)
 	}

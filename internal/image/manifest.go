@@ -34,6 +34,7 @@ type Manifest struct {
 	Env     []string `json:"env,omitempty"`     // default environment, KEY=VALUE
 	Memory  string   `json:"memory,omitempty"`  // default guest memory, as for -m
 	Network bool     `json:"network,omitempty"` // the app links the socket service: give it a network device
+	Agent   bool     `json:"agent,omitempty"`   // the image links the agent: metrics and profiles
 }
 
 // Validate checks the fields a runner relies on.

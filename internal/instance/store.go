@@ -69,6 +69,8 @@ type State struct {
 	VMM        Proc `json:"vmm,omitzero"`
 	// Control is the supervisor's unix socket for stop, kill and signal requests.
 	Control string `json:"control,omitempty"`
+	// GDB is the unix socket of QEMU's gdb stub for the running guest (mote debug NAME).
+	GDB string `json:"gdb,omitempty"`
 
 	Memory string   `json:"memory"` // guest RAM, as given to QEMU
 	Ports  []string `json:"ports,omitempty"`

@@ -48,6 +48,12 @@ type Config struct {
 	Tap string
 	// MAC is the network device's address; empty: QEMU's default.
 	MAC string
+	// GDB, if set, starts QEMU's gdb stub on this chardev, e.g. "tcp:127.0.0.1:1234" or
+	// "unix:PATH,server=on,wait=off".
+	GDB string
+	// Hold keeps the CPU stopped before the guest's first instruction until a debugger
+	// connected to the stub lets it go (-S).
+	Hold bool
 }
 
 // SocketPath is where the chardev for a serial port connects.
@@ -122,9 +128,23 @@ func (c *Config) Args() []string {
 			args = append(args, "-device", "virtio-net-pci,netdev=net0,disable-legacy=on,romfile="+mac)
 		}
 	}
-
+	if c.GDB != "" {
+		args = append(args, "-gdb", c.GDB)
+	}
+	if c.Hold {
+		args = append(args, "-S")
+	}
 	return append(args, "-append", c.Cmdline)
 }
+
+// GDBUnix is the -gdb chardev for a stub on a unix socket, which QEMU creates and listens on
+// without waiting for a debugger.
+func GDBUnix(path string) string {
+	return "unix:" + escapeOpt(path) + ",server=on,wait=off"
+}
+
+// GDBTCP is the -gdb chardev for a stub on a TCP address.
+func GDBTCP(addr string) string { return "tcp:" + escapeOpt(addr) }
 
 // qboot is QEMU's minimal firmware; Debian ships it with qemu-system-x86.
 var qbootPaths = []string{"/usr/share/qemu/qboot.rom"}

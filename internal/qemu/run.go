@@ -38,6 +38,10 @@ type Guest struct {
 	ready chan struct{} // closed when QEMU connected COM3, or will not
 	mu    sync.Mutex    // serializes requests
 	conn  *net.UnixConn // COM3; nil if QEMU never connected
+
+	amu     sync.Mutex         // guards the fields below
+	agentID uint32             // the last agent request's id
+	answers map[uint32]*answer // agent requests waiting for their answer
 }
 
 func (g *Guest) connected(c *net.UnixConn) {
@@ -145,11 +149,15 @@ func Run(ctx context.Context, binary string, cfg Config, s Streams) (*Result, er
 	serve(lns[1], func(c *net.UnixConn) { copyOut(s.Stderr, c) })
 	serve(lns[2], func(c *net.UnixConn) {
 		guest.connected(c)
+		defer guest.closeAnswers()
 		r := bufio.NewReader(c)
 		for {
 			line, err := r.ReadString('\n')
 			if line = strings.TrimRight(line, "\r\n"); line != "" {
 				rec := parseRecord(line)
+				if guest.deliver(rec) {
+					continue // an agent's answer: not a record for the log
+				}
 				mu.Lock()
 				res.apply(rec)
 				mu.Unlock()
