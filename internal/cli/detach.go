@@ -42,6 +42,7 @@ type bootConfig struct {
 	Publish []string `json:"publish,omitempty"`
 	Verbose bool     `json:"verbose,omitempty"`
 	Trace   bool     `json:"trace,omitempty"`
+	Summary bool     `json:"syscallSummary,omitempty"`
 }
 
 // startWait bounds how long mote run -d waits for the supervisor to start QEMU.
@@ -50,6 +51,9 @@ const startWait = 2 * time.Minute
 func runDetached(ctx context.Context, c *CLI, opts *runOptions) error {
 	if opts.dryRun {
 		return &StatusError{Code: 2, Msg: "--dry-run shows a foreground run: drop -d"}
+	}
+	if opts.trace != "" && opts.trace != traceStderr {
+		return &StatusError{Code: 2, Msg: "--trace=FILE is for a foreground run; with -d use --trace, and mote logs shows the trace"}
 	}
 	policy, err := instance.ParseRestart(opts.restart)
 	if err != nil {
@@ -93,7 +97,7 @@ func runDetached(ctx context.Context, c *CLI, opts *runOptions) error {
 	cfg, err := json.Marshal(bootConfig{
 		QEMU: binary, Argv: guest.argv, Env: guest.env, Memory: guest.memory,
 		Machine: opts.machine, Accel: accel, Network: guest.network, Publish: opts.publish,
-		Verbose: opts.verbose, Trace: opts.trace,
+		Verbose: opts.verbose, Trace: opts.trace != "", Summary: opts.summary,
 	})
 	if err != nil {
 		return err
@@ -311,7 +315,10 @@ func runSupervise(ctx context.Context, c *CLI, name string) error {
 	// A SIGTERM to the supervisor (the host shutting down) is a mote stop.
 	c.setOnTerm(func() { go s.stop(defaultStopTimeout) })
 
-	vm := vmOptions{machine: cfg.Machine, accel: cfg.Accel, verbose: cfg.Verbose, trace: cfg.Trace, publish: cfg.Publish}
+	vm := vmOptions{machine: cfg.Machine, accel: cfg.Accel, verbose: cfg.Verbose, summary: cfg.Summary, publish: cfg.Publish}
+	if cfg.Trace {
+		vm.trace = traceStderr
+	}
 	stdout, stderr := log.Stream(instance.Stdout), log.Stream(instance.Stderr)
 	streak := 0 // restarts since the guest last ran for a while
 	for {

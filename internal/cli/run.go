@@ -18,7 +18,6 @@ import (
 	"mote.dev/mote/internal/cmdline"
 	"mote.dev/mote/internal/image"
 	"mote.dev/mote/internal/qemu"
-	"mote.dev/mote/internal/symbolize"
 	"mote.dev/mote/internal/tsc"
 	"mote.dev/mote/internal/usernet"
 )
@@ -33,8 +32,12 @@ type vmOptions struct {
 	accel   string
 	dryRun  bool
 	verbose bool
-	trace   bool
+	trace   string // "" off, traceStderr, or a file
+	summary bool
 	publish []string
+	// kernelArgs are extra key=value pairs for the kernel command line (hidden; tests use
+	// crashtest=1).
+	kernelArgs []string
 }
 
 func (o *vmOptions) bind(cmd *cobra.Command, defaultMem string) {
@@ -44,7 +47,11 @@ func (o *vmOptions) bind(cmd *cobra.Command, defaultMem string) {
 	f.StringVar(&o.accel, "accel", "", "accelerator: kvm or tcg (default: kvm when /dev/kvm is usable)")
 	f.BoolVar(&o.dryRun, "dry-run", false, "print the QEMU command line instead of running it")
 	f.BoolVarP(&o.verbose, "verbose", "v", false, "show the kernel's log records on stderr")
-	f.BoolVar(&o.trace, "trace", false, "log every system call the program makes on stderr (implies -v)")
+	f.StringVar(&o.trace, "trace", "", "log every system call the program makes, as strace does, on stderr or with --trace=`FILE` in FILE")
+	f.Lookup("trace").NoOptDefVal = traceStderr
+	f.BoolVar(&o.summary, "syscall-summary", false, "print a count of system calls, errors and time per call on stderr when the program exits, as strace -c does")
+	f.StringArrayVar(&o.kernelArgs, "kernel-arg", nil, "add `KEY=VALUE` to the kernel command line (for testing the kernel)")
+	f.MarkHidden("kernel-arg")
 	f.StringArrayVarP(&o.publish, "publish", "p", nil, "publish a guest port on the host: `[HOSTIP:]HOSTPORT:GUESTPORT[/udp]` (repeatable; gives the guest a network device on mote's user-mode network)")
 }
 
@@ -204,9 +211,18 @@ func (c *CLI) boot(ctx context.Context, binary string, o *vmOptions, g guestSpec
 	if g.cwd != "" {
 		params = append(params, cmdline.Param{Key: "cwd", Value: g.cwd})
 	}
-	if o.trace {
+	if o.trace != "" {
 		params = append(params, cmdline.Param{Key: "trace", Value: "1"})
-		o.verbose = true
+	}
+	if o.summary {
+		params = append(params, cmdline.Param{Key: "summary", Value: "1"})
+	}
+	for _, kv := range o.kernelArgs {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return &StatusError{Code: 2, Msg: fmt.Sprintf("--kernel-arg %q: want KEY=VALUE", kv)}
+		}
+		params = append(params, cmdline.Param{Key: k, Value: v})
 	}
 	if khz, err := tsc.KHz(); err == nil {
 		params = append(params, cmdline.Param{Key: "tsc_khz", Value: strconv.FormatUint(khz, 10)})
@@ -271,6 +287,10 @@ func (c *CLI) boot(ctx context.Context, binary string, o *vmOptions, g guestSpec
 		}
 	}
 
+	tracer, err := newSyscallTracer(o, stderr)
+	if err != nil {
+		return err
+	}
 	streams := qemu.Streams{Stdin: c.In, Stdout: stdout, Stderr: stderr}
 	if g.noStdin {
 		streams.Stdin = nil
@@ -279,6 +299,7 @@ func (c *CLI) boot(ctx context.Context, binary string, o *vmOptions, g guestSpec
 		if g.record != nil {
 			g.record(r)
 		}
+		tracer.record(r)
 		if !o.verbose {
 			return
 		}
@@ -302,13 +323,19 @@ func (c *CLI) boot(ctx context.Context, binary string, o *vmOptions, g guestSpec
 	}
 	res, err := qemu.Run(ctx, binary, cfg, streams)
 	if err != nil {
+		tracer.finish(false)
 		if ctx.Err() != nil {
 			return interrupted(ctx)
 		}
 		return &StatusError{Code: exitMote, Msg: err.Error()}
 	}
-	printBacktrace(stderr, g.image, res.Faults)
+	crash := printCrashReport(stderr, g.image, res.Faults)
+	if err := tracer.finish(res.Exited && crash == ""); err != nil {
+		fmt.Fprintf(stderr, "mote: --trace: %v\n", err)
+	}
 	switch {
+	case crash != "":
+		return &StatusError{Code: exitMote, Msg: crash}
 	case res.Exited && res.Status == 0:
 		return nil
 	case res.Exited:
@@ -476,27 +503,4 @@ func firstLine(s string) string {
 		return s[:i]
 	}
 	return s
-}
-
-// printBacktrace symbolizes the program counters of a crash report (the
-// kernel's "fault pc" records) with the image's own line table.
-func printBacktrace(w io.Writer, image string, faults []string) {
-	var pcs []uint64
-	for _, f := range faults {
-		if pc, ok := symbolize.Frame(f); ok {
-			pcs = append(pcs, pc)
-		}
-	}
-	if len(pcs) == 0 {
-		return
-	}
-	tab, err := symbolize.Open(image)
-	if err != nil {
-		fmt.Fprintf(w, "mote: cannot symbolize the backtrace: %v\n", err)
-		return
-	}
-	fmt.Fprintln(w, "mote: backtrace:")
-	for _, pc := range pcs {
-		fmt.Fprintf(w, "\t%#x %s\n", pc, tab.Describe(pc))
-	}
 }
