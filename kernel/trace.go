@@ -109,8 +109,19 @@ var traceMemTable = [linux.NumSyscalls]traceMem{
 var (
 	sysStart   [maxThreads]int64 // nanotime at entry
 	sysPending [maxThreads]bool  // blocked: trace when woken
-	sysRestart [maxThreads]bool  // woken to make the call again: keep sysStart
+	sysRestart [maxThreads]restartedCall
 )
+
+// restartedCall is a call woken to be made again (wakeRestart): when the
+// thread makes it, after any signal handler has run, it keeps its start and
+// is counted once. Go makes every system call from one SYSCALL instruction,
+// so the number is what tells it from the handler's own calls.
+type restartedCall struct {
+	set   bool
+	nr    uint64
+	rip   uint64
+	start int64
+}
 
 // Counts for the summary, by call number.
 var (
@@ -119,35 +130,44 @@ var (
 	sysNanos  [linux.NumSyscalls]int64
 )
 
-// inSyscall is the thread whose system call the kernel is serving, or nil:
-// a kernel fault then also shows where the app made the call.
-var inSyscall *thread
+// inSyscall is 1 + the index of the thread whose system call the kernel is
+// serving, or 0: a kernel fault then also shows where the app made the
+// call. An index, not a pointer: a pointer store in the kernel would call
+// the Go runtime's write barrier while the app's GC runs.
+var inSyscall int
 
 // syscallEnter starts the bookkeeping of call nr by t.
 func syscallEnter(t *thread, nr uint64, f *Frame) {
-	inSyscall = t
+	inSyscall = t.index() + 1
 	if !traceSyscalls && !countSyscalls {
 		return
 	}
 	i := t.index()
-	if !sysRestart[i] {
+	if r := &sysRestart[i]; r.set && r.nr == nr && r.rip == f.RIP {
+		r.set = false
+		sysStart[i] = r.start
+	} else {
 		sysStart[i] = nanotime()
 		if countSyscalls && nr < linux.NumSyscalls {
 			sysCalls[nr]++
 		}
 	}
-	sysRestart[i] = false
 	sysPending[i] = false
-	// These do not return: record them now, as strace shows "= ?".
-	if traceSyscalls && (nr == linux.SYS_EXIT || nr == linux.SYS_EXIT_GROUP) {
-		traceRecord(t, nr, f, 0, false)
+	// These do not return: record them now, as strace shows "= ?". The
+	// thread's slot may serve a new thread next, which must not inherit a
+	// restart.
+	if nr == linux.SYS_EXIT || nr == linux.SYS_EXIT_GROUP {
+		sysRestart[i] = restartedCall{}
+		if traceSyscalls {
+			traceRecord(t, nr, f, 0, false)
+		}
 	}
 }
 
 // syscallExit ends the bookkeeping of the call t made, now or, if it
 // blocked, when it is woken.
 func syscallExit(t *thread, r int64) {
-	inSyscall = nil
+	inSyscall = 0
 	if !traceSyscalls && !countSyscalls {
 		return
 	}
@@ -158,9 +178,7 @@ func syscallExit(t *thread, r int64) {
 	case tsBlocked:
 		sysPending[i] = true
 	case tsRunnable: // yielded, or woken before the handler returned
-		if !sysRestart[i] {
-			syscallDone(t, int64(t.frame.RAX))
-		}
+		syscallDone(t, int64(t.frame.RAX))
 	}
 }
 
@@ -171,13 +189,19 @@ func syscallWoken(t *thread) {
 		return
 	}
 	sysPending[i] = false
-	if !sysRestart[i] {
-		syscallDone(t, int64(t.frame.RAX))
-	}
+	syscallDone(t, int64(t.frame.RAX))
 }
 
-// syscallRestarting marks t's call as one that will be made again (wakeRestart).
-func syscallRestarting(t *thread) { sysRestart[t.index()] = true }
+// syscallRestarting is called by wakeRestart, before the wake: t's call is
+// not done but will be made again.
+func syscallRestarting(t *thread) {
+	i := t.index()
+	if !sysPending[i] {
+		return
+	}
+	sysPending[i] = false
+	sysRestart[i] = restartedCall{set: true, nr: t.sysnr, rip: t.frame.RIP, start: sysStart[i]}
+}
 
 func syscallDone(t *thread, r int64) {
 	nr := t.sysnr

@@ -1,6 +1,11 @@
 package kernel
 
-import "testing"
+import (
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+)
 
 func TestTraceEscape(t *testing.T) {
 	var out []byte
@@ -18,6 +23,26 @@ func TestTraceMemTable(t *testing.T) {
 	for nr, m := range traceMemTable {
 		if m.paths>>6 != 0 || m.buf > 6 || m.buf != 0 && m.bufLen == 0 || m.bufLen > 6 && m.bufLen != lenResult {
 			t.Errorf("syscall %d: bad entry %+v", nr, m)
+		}
+	}
+}
+
+// TestNoWriteBarriers checks that the kernel stores no pointers where the compiler would add a
+// write barrier: while the app's garbage collector runs, a barrier calls into the Go runtime
+// from the trap path, which has no P and no buffers, and faults.
+func TestNoWriteBarriers(t *testing.T) {
+	if testing.Short() {
+		t.Skip("compiles the kernel")
+	}
+	cmd := exec.Command("go", "build", "-gcflags=-d=wb", "-o", os.DevNull, ".")
+	cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH=amd64", "CGO_ENABLED=0")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	for _, line := range strings.Split(string(out), "\n") {
+		if strings.Contains(line, "write barrier") {
+			t.Errorf("pointer store in the kernel: %s", line)
 		}
 	}
 }

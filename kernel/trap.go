@@ -126,7 +126,8 @@ func kernelFault(f *Frame) {
 	}
 	dumpRegs(kerr, f)
 	kernelBacktrace(kerr, f)
-	if t := inSyscall; t != nil {
+	if inSyscall > 0 {
+		t := &threads[inSyscall-1]
 		kerr.s("in system call ")
 		if t.sysnr < linux.NumSyscalls && linux.SyscallNames[t.sysnr] != "" {
 			kerr.s(linux.SyscallNames[t.sysnr]).s(" ")
