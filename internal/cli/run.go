@@ -47,9 +47,9 @@ func (o *vmOptions) bind(cmd *cobra.Command, defaultMem string) {
 	f.StringVar(&o.accel, "accel", "", "accelerator: kvm or tcg (default: kvm when /dev/kvm is usable)")
 	f.BoolVar(&o.dryRun, "dry-run", false, "print the QEMU command line instead of running it")
 	f.BoolVarP(&o.verbose, "verbose", "v", false, "show the kernel's log records on stderr")
-	f.StringVar(&o.trace, "trace", "", "log every system call the program makes, as strace does, on stderr or with --trace=`FILE` in FILE")
+	f.Var((*traceDest)(&o.trace), "trace", "log every system call the program makes, as strace does, on stderr or, with --trace=FILE, in FILE")
 	f.Lookup("trace").NoOptDefVal = traceStderr
-	f.BoolVar(&o.summary, "syscall-summary", false, "print a count of system calls, errors and time per call on stderr when the program exits, as strace -c does")
+	f.BoolVar(&o.summary, "syscall-summary", false, "print a count of system calls, errors and time per call on stderr when the program exits, as strace -c -w does")
 	f.StringArrayVar(&o.kernelArgs, "kernel-arg", nil, "add `KEY=VALUE` to the kernel command line (for testing the kernel)")
 	f.MarkHidden("kernel-arg")
 	f.StringArrayVarP(&o.publish, "publish", "p", nil, "publish a guest port on the host: `[HOSTIP:]HOSTPORT:GUESTPORT[/udp]` (repeatable; gives the guest a network device on mote's user-mode network)")
@@ -87,13 +87,21 @@ The first argument is a package (as for mote build, which run does first) or an 
 by mote build. ARGS after -- become the program's arguments (os.Args[1:]); without them the
 image's default arguments apply.
 
+--trace logs every system call the program makes, as strace -f -T prints them: thread, name,
+decoded arguments, result or errno, and duration. It goes to stderr, or to FILE with
+--trace=FILE (the = is needed). --syscall-summary prints a table of calls, errors and time per
+system call when the program exits, as strace -c -w does. System calls the kernel lacks are
+named on stderr; -v shows all the kernel's log records.
+
 QEMU runs the microvm machine by default (--machine q35 for a PC with PCI), with KVM when
 /dev/kvm is usable and TCG emulation otherwise. Exit status 125 means mote could not run the
-guest or its kernel crashed before the program exited.`,
+guest or its kernel crashed before the program exited; a kernel crash prints the fault, the
+registers and symbolized kernel and program backtraces.`,
 		Example: `  mote run ./examples/hello -- world
   mote run -e GREETING=hi -m 256M ./examples/hello -- world
   mote run --machine q35 --accel tcg hello.img
   mote run --dry-run ./examples/hello
+  mote run --trace=hello.trace --syscall-summary ./examples/hello
   mote run -d --name web -p 8080:8080 ./examples/http
   mote run -d --restart on-failure:3 ./cmd/worker`,
 		Args: func(cmd *cobra.Command, args []string) error {

@@ -11,8 +11,17 @@ import (
 	"mote.dev/mote/internal/strace"
 )
 
-// traceStderr is --trace without a file: the trace goes to stderr.
-const traceStderr = "-"
+// traceStderr is --trace without a file: the trace goes to stderr. (A file of that name is
+// ./stderr.)
+const traceStderr = "stderr"
+
+// traceDest is --trace's value. Its type has no name, so that the help shows
+// --trace[=stderr], an optional value, rather than a required one.
+type traceDest string
+
+func (d *traceDest) String() string     { return string(*d) }
+func (d *traceDest) Set(s string) error { *d = traceDest(s); return nil }
+func (d *traceDest) Type() string       { return "" }
 
 // syscallTracer turns the kernel's "trace" and "sum" records into strace-style lines and a
 // summary table (internal/strace), and shows the kernel's unimplemented-syscall notes.
@@ -24,7 +33,8 @@ type syscallTracer struct {
 	summary bool
 	verbose bool // -v shows every log record already
 	counts  []strace.Count
-	bad     int // records that did not parse
+	bad     int   // records that did not parse
+	badErr  error // the first one's error
 }
 
 // newSyscallTracer opens what o asks for: the trace file is created (truncated) before the
@@ -56,14 +66,14 @@ func (t *syscallTracer) record(r qemu.Record) {
 		}
 		c, err := strace.ParseCall(r.Text)
 		if err != nil {
-			t.bad++
+			t.badRecord(err)
 			return
 		}
 		fmt.Fprintln(t.out, strace.Format(c))
 	case "sum":
 		c, err := strace.ParseCount(r.Text)
 		if err != nil {
-			t.bad++
+			t.badRecord(err)
 			return
 		}
 		t.counts = append(t.counts, c)
@@ -81,13 +91,20 @@ func (t *syscallTracer) record(r qemu.Record) {
 	}
 }
 
+func (t *syscallTracer) badRecord(err error) {
+	if t.bad == 0 {
+		t.badErr = err
+	}
+	t.bad++
+}
+
 // finish prints the summary, if asked for, and closes the trace file. exited says whether
 // the app exited (the kernel sends its counts then).
 func (t *syscallTracer) finish(exited bool) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.bad > 0 {
-		fmt.Fprintf(t.stderr, "mote: %d trace records could not be read (a kernel and mote of different versions?)\n", t.bad)
+		fmt.Fprintf(t.stderr, "mote: %d kernel records could not be read, the first: %v\n", t.bad, t.badErr)
 	}
 	if t.summary {
 		switch {

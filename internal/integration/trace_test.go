@@ -54,6 +54,25 @@ func TestTraceHello(t *testing.T) {
 	})
 }
 
+// TestTraceBadPointer: a pointer the kernel cannot read shows as its address in the trace, and
+// tracing it does not disturb the call or the kernel.
+func TestTraceBadPointer(t *testing.T) {
+	needQEMU(t)
+	t.Parallel()
+	r := mote(timeout(t), t, "", "run", "--trace", prog(t, "badptr"))
+	if r.code != 0 || !strings.Contains(r.stdout, "all EFAULT\n") {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+	}
+	for _, want := range []string{
+		"] write(1, 0x10, 10) = -1 EFAULT (Bad address) <",
+		"] write(1, 0x8000000000000008, 10) = -1 EFAULT (Bad address) <",
+	} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("trace lacks %q", want)
+		}
+	}
+}
+
 // TestSyscallSummary: the summary counts exactly the getppid calls the program makes, and the
 // trace of the same run agrees.
 func TestSyscallSummary(t *testing.T) {

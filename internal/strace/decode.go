@@ -88,7 +88,8 @@ var (
 		}
 		return hex(c, i)
 	}
-	sigArg arg = func(c *Call, i int) string { return signal(c.Args[i]) }
+	sigArg   arg = func(c *Call, i int) string { return signal(c.Args[i]) }
+	protocol     = valueOrDec(values{1: "IPPROTO_ICMP", 6: "IPPROTO_TCP", 17: "IPPROTO_UDP", 58: "IPPROTO_ICMPV6", 262: "IPPROTO_MPTCP"})
 )
 
 func flagsArg(b bits) arg {
@@ -172,7 +173,18 @@ func Name(nr int) string {
 	if nr >= 0 && nr < linux.NumSyscalls && linux.SyscallNames[nr] != "" {
 		return linux.SyscallNames[nr]
 	}
+	if s, ok := moteCalls[nr]; ok {
+		return s
+	}
 	return "syscall_" + strconv.Itoa(nr)
+}
+
+// moteCalls are the kernel's private calls: those its socket service makes
+// (kernel/sys_socket.go) and the crash test (kernel/crashtest.go).
+var moteCalls = map[int]string{
+	0x4d00: "mote_service_fd", 0x4d01: "mote_next_request", 0x4d02: "mote_complete",
+	0x4d03: "mote_set_ready", 0x4d04: "mote_set_addr", 0x4d05: "mote_net_open",
+	0x4d06: "mote_net_recv", 0x4d07: "mote_net_send", 0x4dff: "mote_crash_test",
 }
 
 // ErrnoName names a Linux errno: ENOENT for 2.

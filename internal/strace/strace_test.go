@@ -34,6 +34,8 @@ func TestFormat(t *testing.T) {
 		{"1 158 0 0 1002 3cfe88 0 0 0 0", `[tid 1] arch_prctl(ARCH_SET_FS, 0x3cfe88) = 0 <0.000000>`},
 		{"1 39 1 0 0 0 0 0 0 0", `[tid 1] getpid() = 1 <0.000000>`},
 		{"1 41 5 0 2 80801 0 0 0 0", `[tid 1] socket(AF_INET, SOCK_STREAM|SOCK_CLOEXEC|SOCK_NONBLOCK, 0) = 5 <0.000000>`},
+		{"1 41 5 0 a 80801 6 0 0 0", `[tid 1] socket(AF_INET6, SOCK_STREAM|SOCK_CLOEXEC|SOCK_NONBLOCK, IPPROTO_TCP) = 5 <0.000000>`},
+		{"3 19713 -11 0 c000 0 0 0 0 0", `[tid 3] mote_next_request(0xc000, 0, 0, 0, 0, 0) = -1 EAGAIN (Resource temporarily unavailable) <0.000000>`},
 		{"1 400 -38 0 1 2 3 4 5 6", `[tid 1] syscall_400(0x1, 0x2, 0x3, 0x4, 0x5, 0x6) = -1 ENOSYS (Function not implemented) <0.000000>`},
 		{"1 28 0 0 7f0000 1000 f 0 0 0", `[tid 1] madvise(0x7f0000, 4096, MADV_NOHUGEPAGE) = 0 <0.000000>`},
 	} {

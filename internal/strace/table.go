@@ -103,7 +103,7 @@ var signatures = map[int]signature{
 	linux.SYS_GETRANDOM:         {args: []arg{ptr, udec, flagsArg(grndFlags)}},
 
 	// Sockets.
-	linux.SYS_SOCKET:      {args: []arg{valueArg(socketFamilies), socketTypeArg, dec32}},
+	linux.SYS_SOCKET:      {args: []arg{valueArg(socketFamilies), socketTypeArg, protocol}},
 	linux.SYS_BIND:        {args: []arg{fd, ptr, udec}},
 	linux.SYS_LISTEN:      {args: []arg{fd, dec32}},
 	linux.SYS_ACCEPT:      {args: []arg{fd, ptr, ptr}},
