@@ -325,7 +325,12 @@ func runSupervise(ctx context.Context, c *CLI, name string) error {
 		g := guestSpec{
 			image: in.Path(instance.ImageFile), argv: cfg.Argv, env: cfg.Env, memory: cfg.Memory,
 			network: cfg.Network, stdout: stdout, stderr: stderr, noStdin: true,
-			record:  func(r qemu.Record) { log.Line(instance.Kernel, r.Kind+" "+r.Text) },
+			record: func(r qemu.Record) {
+				if r.Kind == "trace" {
+					return // decoded on the stderr stream instead
+				}
+				log.Line(instance.Kernel, r.Kind+" "+r.Text)
+			},
 			started: s.started,
 		}
 		s.mu.Lock()
