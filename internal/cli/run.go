@@ -337,6 +337,7 @@ func (c *CLI) boot(ctx context.Context, binary string, o *vmOptions, g guestSpec
 		}
 		return &StatusError{Code: exitMote, Msg: err.Error()}
 	}
+	tracer.drain() // the trace first, then how it ended
 	crash := printCrashReport(stderr, g.image, res.Faults)
 	if err := tracer.finish(res.Exited && crash == ""); err != nil {
 		fmt.Fprintf(stderr, "mote: --trace: %v\n", err)
