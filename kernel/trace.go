@@ -15,7 +15,8 @@ import (
 //
 // TID, NR, RESULT (signed; "?" for a call that does not return) and NS (its
 // duration) are decimal; the arguments A0-A5 are hex without a prefix. Each
-// I=DATA holds the memory argument I points at, percent-encoded (bytes
+// I=DATA holds the memory argument I points at (a path, the first bytes of
+// a buffer, a small structure such as a timespec), percent-encoded (bytes
 // outside '!'..'~' and '%' itself as %XX); I~DATA marks it cut short. An
 // argument whose memory cannot be read has no DATA: the host shows the
 // address, and the kernel never touches the bad page.
@@ -42,6 +43,9 @@ type traceMem struct {
 	paths  uint8 // bit i: argument i is a NUL-terminated string
 	buf    uint8 // 1 + the index of a buffer argument; 0 for none
 	bufLen uint8 // 1 + the index of its length argument, or lenResult
+	st     uint8 // 1 + the index of a structure argument; 0 for none
+	stLen  uint8 // its size
+	stOut  bool  // the call fills it in: shown only when it returned 0
 }
 
 // lenResult: the buffer holds what the call wrote, as many bytes as it returned.
@@ -57,8 +61,9 @@ const (
 )
 
 var (
-	inBuf  = traceMem{buf: 2, bufLen: 3}         // (fd, buf, len): data the call reads
-	outBuf = traceMem{buf: 2, bufLen: lenResult} // (fd, buf, len): data the call wrote
+	inBuf  = traceMem{buf: 2, bufLen: 3}             // (fd, buf, len): data the call reads
+	outBuf = traceMem{buf: 2, bufLen: lenResult}     // (fd, buf, len): data the call wrote
+	outTS2 = traceMem{st: 2, stLen: 16, stOut: true} // (clock, *timespec)
 )
 
 var traceMemTable = [linux.NumSyscalls]traceMem{
@@ -103,6 +108,12 @@ var traceMemTable = [linux.NumSyscalls]traceMem{
 	linux.SYS_UTIMENSAT:  {paths: p1},
 	linux.SYS_CHDIR:      {paths: p0},
 	linux.SYS_EXECVE:     {paths: p0},
+
+	linux.SYS_NANOSLEEP:       {st: 1, stLen: 16},
+	linux.SYS_CLOCK_NANOSLEEP: {st: 3, stLen: 16},
+	linux.SYS_CLOCK_GETTIME:   outTS2,
+	linux.SYS_CLOCK_GETRES:    outTS2,
+	linux.SYS_GETTIMEOFDAY:    {st: 1, stLen: 16, stOut: true},
 }
 
 // Per-thread state of the call in progress, indexed like threads.
@@ -247,6 +258,9 @@ func traceRecord(t *thread, nr uint64, f *Frame, r int64, returned bool) {
 			if n >= 0 {
 				traceBuf(w, int(m.buf-1), uintptr(args[m.buf-1]), n)
 			}
+		}
+		if m.st != 0 && (!m.stOut || returned && r == 0) {
+			traceBuf(w, int(m.st-1), uintptr(args[m.st-1]), int64(m.stLen))
 		}
 	}
 	w.nl()

@@ -21,7 +21,8 @@ func TestTraceEscape(t *testing.T) {
 // TestTraceMemTable: every memory argument the kernel copies is one the call has.
 func TestTraceMemTable(t *testing.T) {
 	for nr, m := range traceMemTable {
-		if m.paths>>6 != 0 || m.buf > 6 || m.buf != 0 && m.bufLen == 0 || m.bufLen > 6 && m.bufLen != lenResult {
+		if m.paths>>6 != 0 || m.buf > 6 || m.buf != 0 && m.bufLen == 0 || m.bufLen > 6 && m.bufLen != lenResult ||
+			m.st > 6 || m.st != 0 && (m.stLen == 0 || m.stLen > traceBufMax) || m.st != 0 && (m.paths&(1<<(m.st-1)) != 0 || m.st == m.buf) {
 			t.Errorf("syscall %d: bad entry %+v", nr, m)
 		}
 	}

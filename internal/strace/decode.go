@@ -1,6 +1,7 @@
 package strace
 
 import (
+	"encoding/binary"
 	"fmt"
 	"strconv"
 	"strings"
@@ -91,6 +92,22 @@ var (
 	sigArg   arg = func(c *Call, i int) string { return signal(c.Args[i]) }
 	protocol     = valueOrDec(values{1: "IPPROTO_ICMP", 6: "IPPROTO_TCP", 17: "IPPROTO_UDP", 58: "IPPROTO_ICMPV6", 262: "IPPROTO_MPTCP"})
 )
+
+// timespec shows a struct timespec the kernel copied, or the address.
+var timespec = twoWords("tv_sec", "tv_nsec")
+
+// timeval shows a struct timeval.
+var timeval = twoWords("tv_sec", "tv_usec")
+
+func twoWords(a, b string) arg {
+	return func(c *Call, i int) string {
+		m := c.Mem[i]
+		if m == nil || len(m.Data) != 16 || !m.Complete {
+			return ptr(c, i)
+		}
+		return fmt.Sprintf("{%s=%d, %s=%d}", a, int64(binary.LittleEndian.Uint64(m.Data)), b, int64(binary.LittleEndian.Uint64(m.Data[8:])))
+	}
+}
 
 func flagsArg(b bits) arg {
 	return func(c *Call, i int) string { return b.format(c.Args[i], "0") }

@@ -3,7 +3,7 @@ package strace
 import "mote.dev/mote/kernel/abi/linux"
 
 // signatures says how to show each system call's arguments, after strace; a call not listed
-// shows six hex words. Memory arguments (str) must agree with the kernel's traceMemTable
+// shows six hex words. Memory arguments (str, timespec, timeval) must agree with the kernel's traceMemTable
 // (kernel/trace.go), which decides what memory it copies.
 var signatures = map[int]signature{
 	// Files and the console.
@@ -130,11 +130,11 @@ var signatures = map[int]signature{
 
 	// Time and waiting.
 	linux.SYS_FUTEX:           {args: []arg{ptr, func(c *Call, i int) string { return futexOp(c.Args[i]) }, futexVal, futexRest, futexRest, futexRest}},
-	linux.SYS_NANOSLEEP:       {args: []arg{ptr, ptr}},
-	linux.SYS_CLOCK_NANOSLEEP: {args: []arg{valueArg(clockIDs), hex, ptr, ptr}},
-	linux.SYS_CLOCK_GETTIME:   {args: []arg{valueArg(clockIDs), ptr}},
-	linux.SYS_CLOCK_GETRES:    {args: []arg{valueArg(clockIDs), ptr}},
-	linux.SYS_GETTIMEOFDAY:    {args: []arg{ptr, ptr}},
+	linux.SYS_NANOSLEEP:       {args: []arg{timespec, ptr}},
+	linux.SYS_CLOCK_NANOSLEEP: {args: []arg{valueArg(clockIDs), hex, timespec, ptr}},
+	linux.SYS_CLOCK_GETTIME:   {args: []arg{valueArg(clockIDs), timespec}},
+	linux.SYS_CLOCK_GETRES:    {args: []arg{valueArg(clockIDs), timespec}},
+	linux.SYS_GETTIMEOFDAY:    {args: []arg{timeval, ptr}},
 	linux.SYS_TIME:            {args: []arg{ptr}},
 }
 
