@@ -69,9 +69,21 @@ func stdinInit() {
 	amd64.Outb(com1+uartMCR, 0x0b) // OUT2 gates the interrupt line
 }
 
+// uartWait bounds how long uartPut waits for the host to take a byte, in
+// TSC cycles (about a second at 2 GHz). QEMU holds the transmitter busy
+// while its socket to the host is full; a byte written then is lost, and a
+// lost byte garbles a kernel channel record. A busy host (a loaded machine,
+// a flood of trace records) can lag by tens of milliseconds, which a fixed
+// count of polls did not cover; a port that never drains only slows the
+// kernel down.
+const uartWait = 2 << 30
+
 func uartPut(base uint16, b byte) {
-	for i := 0; i < 100000 && amd64.Inb(base+uartLSR)&lsrTHREmpty == 0; i++ {
-		amd64.Pause()
+	if amd64.Inb(base+uartLSR)&lsrTHREmpty == 0 {
+		start := amd64.Rdtsc()
+		for amd64.Inb(base+uartLSR)&lsrTHREmpty == 0 && amd64.Rdtsc()-start < uartWait {
+			amd64.Pause()
+		}
 	}
 	amd64.Outb(base+uartData, b)
 }
