@@ -73,6 +73,8 @@ var traceMemTable = [linux.NumSyscalls]traceMem{
 	linux.SYS_WRITE:      inBuf,
 	linux.SYS_PWRITE64:   inBuf,
 	linux.SYS_SENDTO:     inBuf,
+	linux.SYS_BIND:       inBuf, // (fd, sockaddr, len)
+	linux.SYS_CONNECT:    inBuf,
 	linux.SYS_GETCWD:     {buf: 1, bufLen: lenResult},
 	linux.SYS_OPEN:       {paths: p0},
 	linux.SYS_CREAT:      {paths: p0},

@@ -1,8 +1,10 @@
 package strace
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -108,6 +110,36 @@ func twoWords(a, b string) arg {
 		return fmt.Sprintf("{%s=%d, %s=%d}", a, int64(binary.LittleEndian.Uint64(m.Data)), b, int64(binary.LittleEndian.Uint64(m.Data[8:])))
 	}
 }
+
+// sockaddr shows a socket address the kernel copied, as strace does, or the address of one.
+var sockaddr arg = func(c *Call, i int) string {
+	m := c.Mem[i]
+	if m == nil || len(m.Data) < 2 {
+		return ptr(c, i)
+	}
+	d := m.Data
+	port := func() uint16 { return binary.BigEndian.Uint16(d[2:4]) }
+	switch fam := binary.LittleEndian.Uint16(d); {
+	case fam == afInet && len(d) >= 8:
+		return fmt.Sprintf("{sa_family=AF_INET, sin_port=htons(%d), sin_addr=inet_addr(%q)}", port(), netip.AddrFrom4([4]byte(d[4:8])))
+	case fam == afInet6 && len(d) >= 28:
+		return fmt.Sprintf("{sa_family=AF_INET6, sin6_port=htons(%d), sin6_flowinfo=htonl(%d), inet_pton(AF_INET6, %q, &sin6_addr), sin6_scope_id=%d}",
+			port(), binary.BigEndian.Uint32(d[4:8]), netip.AddrFrom16([16]byte(d[8:24])), binary.LittleEndian.Uint32(d[24:28]))
+	case fam == afUnix:
+		path := d[2:]
+		if i := bytes.IndexByte(path, 0); i >= 0 && (i > 0 || len(path) == 1) {
+			return fmt.Sprintf("{sa_family=AF_UNIX, sun_path=%s}", quote(path[:i], true))
+		}
+		if len(path) > 0 && path[0] == 0 { // abstract
+			return fmt.Sprintf("{sa_family=AF_UNIX, sun_path=@%s}", quote(path[1:], m.Complete))
+		}
+		return fmt.Sprintf("{sa_family=AF_UNIX, sun_path=%s}", quote(path, m.Complete))
+	default:
+		return fmt.Sprintf("{sa_family=%s, ...}", socketFamilies.format(uint64(fam)))
+	}
+}
+
+const afUnix, afInet, afInet6 = 1, 2, 10
 
 func flagsArg(b bits) arg {
 	return func(c *Call, i int) string { return b.format(c.Args[i], "0") }

@@ -34,6 +34,14 @@ func TestFormat(t *testing.T) {
 		{"1 228 0 0 1 c000 0 0 0 0 1=%02%00%00%00%00%00%00%00%01%00%00%00%00%00%00%00",
 			`[tid 1] clock_gettime(CLOCK_MONOTONIC, {tv_sec=2, tv_nsec=1}) = 0 <0.000000>`},
 		{"1 228 -14 0 1 10 0 0 0 0", `[tid 1] clock_gettime(CLOCK_MONOTONIC, 0x10) = -1 EFAULT (Bad address) <0.000000>`},
+		{"1 42 -115 0 6 c000 10 0 0 0 1=%02%00%85%8f%7f%00%00%01%00%00%00%00%00%00%00%00",
+			`[tid 1] connect(6, {sa_family=AF_INET, sin_port=htons(34191), sin_addr=inet_addr("127.0.0.1")}, 16) = -1 EINPROGRESS (Operation now in progress) <0.000000>`},
+		{"1 49 0 0 5 c000 1c 0 0 0 1=%0a%00%00%00%00%00%00%00%00%00%00%00%00%00%00%00%00%00%00%00%00%00%00%01%00%00%00%00",
+			`[tid 1] bind(5, {sa_family=AF_INET6, sin6_port=htons(0), sin6_flowinfo=htonl(0), inet_pton(AF_INET6, "::1", &sin6_addr), sin6_scope_id=0}, 28) = 0 <0.000000>`},
+		{"1 42 0 0 3 c000 e 0 0 0 1=%01%00/tmp/sock%00%00%00", `[tid 1] connect(3, {sa_family=AF_UNIX, sun_path="/tmp/sock"}, 14) = 0 <0.000000>`},
+		{"1 49 0 0 3 c000 6e 0 0 0 1~%01%00/a/very/long/path/to/a/socket/fil", `[tid 1] bind(3, {sa_family=AF_UNIX, sun_path="/a/very/long/path/to/a/socket/fil"...}, 110) = 0 <0.000000>`},
+		{"1 49 0 0 3 c000 2 0 0 0 1=%10%00", `[tid 1] bind(3, {sa_family=AF_NETLINK, ...}, 2) = 0 <0.000000>`},
+		{"1 49 0 0 3 c000 2 0 0 0 1=%02", `[tid 1] bind(3, 0xc000, 2) = 0 <0.000000>`},
 		{"1 72 0 0 0 1 0 0 0 0", `[tid 1] fcntl(0, F_GETFD) = 0 <0.000000>`},
 		{"1 13 0 0 1 0 c000 8 0 0", `[tid 1] rt_sigaction(SIGHUP, NULL, 0xc000, 8) = 0 <0.000000>`},
 		{"1 158 0 0 1002 3cfe88 0 0 0 0", `[tid 1] arch_prctl(ARCH_SET_FS, 0x3cfe88) = 0 <0.000000>`},
@@ -77,6 +85,8 @@ func FuzzParseCall(f *testing.F) {
 	f.Add("1 257 3 12000 ffffffffffffff9c 3ba8e0 80000 0 0 0 1=/etc/hosts")
 	f.Add("1 1 40 0 2 c000 28 0 0 0 1~aaa%01%22")
 	f.Add("1 231 ? 0 0 0 0 0 0 0")
+	f.Add("1 42 0 0 6 c000 10 0 0 0 1=%02%00%85%8f%7f%00%00%01")
+	f.Add("1 35 0 0 c000 0 0 0 0 0 0=%00%00%00%00%00%00%00%00%b8%0b%00%00%00%00%00%00")
 	f.Fuzz(func(t *testing.T, s string) {
 		c, err := ParseCall(s)
 		if err != nil {

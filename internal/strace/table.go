@@ -3,7 +3,7 @@ package strace
 import "mote.dev/mote/kernel/abi/linux"
 
 // signatures says how to show each system call's arguments, after strace; a call not listed
-// shows six hex words. Memory arguments (str, timespec, timeval) must agree with the kernel's traceMemTable
+// shows six hex words. Memory arguments (str, timespec, timeval, sockaddr) must agree with the kernel's traceMemTable
 // (kernel/trace.go), which decides what memory it copies.
 var signatures = map[int]signature{
 	// Files and the console.
@@ -104,11 +104,11 @@ var signatures = map[int]signature{
 
 	// Sockets.
 	linux.SYS_SOCKET:      {args: []arg{valueArg(socketFamilies), socketTypeArg, protocol}},
-	linux.SYS_BIND:        {args: []arg{fd, ptr, udec}},
+	linux.SYS_BIND:        {args: []arg{fd, sockaddr, udec}},
 	linux.SYS_LISTEN:      {args: []arg{fd, dec32}},
 	linux.SYS_ACCEPT:      {args: []arg{fd, ptr, ptr}},
 	linux.SYS_ACCEPT4:     {args: []arg{fd, ptr, ptr, flagsArg(socketFlags)}},
-	linux.SYS_CONNECT:     {args: []arg{fd, ptr, udec}},
+	linux.SYS_CONNECT:     {args: []arg{fd, sockaddr, udec}},
 	linux.SYS_SHUTDOWN:    {args: []arg{fd, valueArg(shutdownHow)}},
 	linux.SYS_GETSOCKNAME: {args: []arg{fd, ptr, ptr}},
 	linux.SYS_GETPEERNAME: {args: []arg{fd, ptr, ptr}},
