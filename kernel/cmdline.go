@@ -76,6 +76,10 @@ func parseCmdline() {
 			tscKHz = parseUint(val.bytes())
 		case bytesEq(key, "trace"):
 			traceSyscalls = parseUint(val.bytes()) != 0
+		case bytesEq(key, "summary"):
+			countSyscalls = parseUint(val.bytes()) != 0
+		case bytesEq(key, "crashtest"):
+			crashTest = parseUint(val.bytes()) != 0
 		}
 	}
 }

@@ -69,19 +69,21 @@ func stdinInit() {
 	amd64.Outb(com1+uartMCR, 0x0b) // OUT2 gates the interrupt line
 }
 
+// uartWait bounds how long uartPut waits for the host to take a byte, in
+// TSC cycles (about a second at 2 GHz). QEMU holds the transmitter busy
+// while its socket to the host is full; a byte written then is lost, and a
+// lost byte garbles a kernel channel record. A busy host (a loaded machine,
+// a flood of trace records) can lag by tens of milliseconds, which a fixed
+// count of polls did not cover; a port that never drains only slows the
+// kernel down.
+const uartWait = 2 << 30
+
 func uartPut(base uint16, b byte) {
-	// The wait is bounded against a wedged UART; past it the byte overwrites
-	// the one still held, which is lost. QEMU holds a byte while the host's
-	// socket is full, and a busy host can take longer than 100,000 polls to
-	// read: the kernel channel, which carries the agent's answers, waits
-	// longer (seconds under TCG). A host that closes the socket makes QEMU
-	// drop bytes at once, so this does not stall a guest nobody listens to.
-	limit := 100000
-	if base == com3 {
-		limit = 20_000_000
-	}
-	for i := 0; i < limit && amd64.Inb(base+uartLSR)&lsrTHREmpty == 0; i++ {
-		amd64.Pause()
+	if amd64.Inb(base+uartLSR)&lsrTHREmpty == 0 {
+		start := amd64.Rdtsc()
+		for amd64.Inb(base+uartLSR)&lsrTHREmpty == 0 && amd64.Rdtsc()-start < uartWait {
+			amd64.Pause()
+		}
 	}
 	amd64.Outb(base+uartData, b)
 }

@@ -160,6 +160,7 @@ func wake(t *thread, result uint64) {
 	t.wait = waitNone
 	t.deadline = 0
 	enqueue(t.index())
+	syscallWoken(t)
 }
 
 // wakeRestart makes a blocked thread runnable so that it makes its system
@@ -169,6 +170,7 @@ func wakeRestart(t *thread) {
 		return
 	}
 	d := t.deadline
+	syscallRestarting(t)
 	wake(t, t.sysnr)
 	t.restartDeadline = d
 	t.frame.RIP -= 2 // back onto the SYSCALL instruction

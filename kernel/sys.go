@@ -171,6 +171,7 @@ func doSyscall(t *thread) {
 	f := &t.frame
 	nr := f.RAX
 	t.sysnr = nr
+	syscallEnter(t, nr, f)
 	var r int64
 	switch {
 	case nr < uint64(len(syscallTable)) && syscallTable[nr] != nil:
@@ -179,6 +180,8 @@ func doSyscall(t *thread) {
 		r = serviceCall(t, f, nr)
 	case nr >= mote.SysAgentOpen && nr <= mote.SysStats:
 		r = agentCall(t, f, nr)
+	case nr == nrMoteCrashTest:
+		r = sysMoteCrashTest(t, f)
 	default:
 		r = enosys(nr)
 	}
@@ -187,9 +190,7 @@ func doSyscall(t *thread) {
 	if t.state == tsRunning {
 		f.RAX = uint64(r)
 	}
-	if traceSyscalls {
-		traceSyscall(t, nr, f, r)
-	}
+	syscallExit(t, r)
 }
 
 // enosys names an unimplemented system call once on the kernel channel.
@@ -207,26 +208,4 @@ func enosys(nr uint64) int64 {
 		logRecord().s("unimplemented syscall ").dec(int64(nr)).nl()
 	}
 	return errno(linux.ENOSYS)
-}
-
-// traceSyscalls logs every system call on the kernel channel (trace=1).
-var traceSyscalls bool
-
-func traceSyscall(t *thread, nr uint64, f *Frame, r int64) {
-	w := logRecord().s("trace [").dec(int64(t.tid())).s("] ")
-	if nr < linux.NumSyscalls && linux.SyscallNames[nr] != "" {
-		w.s(linux.SyscallNames[nr])
-	} else {
-		w.s("syscall_").dec(int64(nr))
-	}
-	w.s("(").hex(f.RDI).s(", ").hex(f.RSI).s(", ").hex(f.RDX).s(", ").hex(f.R10).s(")")
-	switch {
-	case t.state != tsRunning:
-		w.s(" = ? (waits)")
-	case r < 0 && r > -4096:
-		w.s(" = -1 errno ").dec(-r)
-	default:
-		w.s(" = ").dec(r)
-	}
-	w.nl()
 }

@@ -99,8 +99,20 @@ var exceptionNames = [...]string{
 	18: "machine check", 19: "SIMD error", 21: "control protection",
 }
 
-// kernelFault reports a fault in the kernel itself and stops the machine.
+// faulting is set while a kernel fault is reported: a second fault then
+// stops the machine at once instead of reporting forever.
+var faulting bool
+
+// kernelFault reports a fault in the kernel itself and stops the machine:
+// the fault, the registers, the kernel's frames and, if the kernel was
+// serving a system call, the app's frames at the call.
 func kernelFault(f *Frame) {
+	if faulting {
+		kerr.s("mote: kernel fault while reporting a kernel fault: vector ").dec(int64(f.Vector)).
+			s(" at rip ").hex(f.RIP).nl()
+		exitMachine(125)
+	}
+	faulting = true
 	name := "exception"
 	if f.Vector < uint64(len(exceptionNames)) && exceptionNames[f.Vector] != "" {
 		name = exceptionNames[f.Vector]
@@ -114,6 +126,16 @@ func kernelFault(f *Frame) {
 	}
 	dumpRegs(kerr, f)
 	kernelBacktrace(kerr, f)
+	if inSyscall > 0 {
+		t := &threads[inSyscall-1]
+		kerr.s("in system call ")
+		if t.sysnr < linux.NumSyscalls && linux.SyscallNames[t.sysnr] != "" {
+			kerr.s(linux.SyscallNames[t.sysnr]).s(" ")
+		}
+		kerr.s("(").dec(int64(t.sysnr)).s(") of thread ").dec(int64(t.tid())).s(", app registers:").nl()
+		dumpRegs(kerr, &t.frame)
+		userBacktrace(kerr, &t.frame)
+	}
 	exitMachine(125)
 }
 
@@ -125,13 +147,20 @@ func dumpRegs(w kw, f *Frame) {
 	w.s("r13 ").hex(f.R13).s(" r14 ").hex(f.R14).s(" r15 ").hex(f.R15).nl()
 }
 
-// The backtraces follow Go's frame pointers (RBP) and print return
-// addresses; `mote run` turns them into function names from the image's
-// symbols.
+// The backtraces follow Go's frame pointers (RBP). Each starts with a
+// "fault backtrace app|kernel" record, then the address where the thread
+// stopped ("fault pc") and the return addresses above it ("fault ret");
+// `mote run` turns them into function names from the image's symbols.
+// After SYSCALL the app's RIP is itself a return address.
 func userBacktrace(w kw, f *Frame) {
 	w.s("backtrace:").nl()
 	w.s("  pc ").hex(f.RIP).nl()
-	klog.s("fault pc ").hex(f.RIP).nl()
+	klog.s("fault backtrace app").nl()
+	if f.Vector == vecSyscall {
+		klog.s("fault ret ").hex(f.RIP).nl()
+	} else {
+		klog.s("fault pc ").hex(f.RIP).nl()
+	}
 	bp := uintptr(f.RBP)
 	for i := 0; i < 32 && bp != 0; i++ {
 		if !userOK(bp, 16, false) {
@@ -142,7 +171,7 @@ func userBacktrace(w kw, f *Frame) {
 			break
 		}
 		w.s("  pc ").hex(ret).nl()
-		klog.s("fault pc ").hex(ret).nl()
+		klog.s("fault ret ").hex(ret).nl()
 		bp = *(*uintptr)(unsafe.Pointer(bp))
 	}
 }
@@ -150,6 +179,7 @@ func userBacktrace(w kw, f *Frame) {
 func kernelBacktrace(w kw, f *Frame) {
 	w.s("backtrace:").nl()
 	w.s("  pc ").hex(f.RIP).nl()
+	klog.s("fault backtrace kernel").nl()
 	klog.s("fault pc ").hex(f.RIP).nl()
 	lo := uintptr(unsafe.Pointer(&kstack[0]))
 	hi := kstackTop
@@ -157,7 +187,7 @@ func kernelBacktrace(w kw, f *Frame) {
 	for i := 0; i < 32 && bp >= lo && bp+16 <= hi; i++ {
 		ret := *(*uint64)(unsafe.Pointer(bp + 8))
 		w.s("  pc ").hex(ret).nl()
-		klog.s("fault pc ").hex(ret).nl()
+		klog.s("fault ret ").hex(ret).nl()
 		bp = *(*uintptr)(unsafe.Pointer(bp))
 	}
 }

@@ -71,6 +71,8 @@ func TestDryRun(t *testing.T) {
 	}{
 		{"run-hello", []string{"run", "--dry-run", "../../examples/hello", "--", "two words", "100%"}},
 		{"run-q35-tcg", []string{"run", "--dry-run", "--machine", "q35", "--accel", "tcg", "-m", "1G", "-e", "GREETING=hi there", "../../examples/hello"}},
+		// --trace alone takes no value: the package after it stays the package.
+		{"run-trace", []string{"run", "--dry-run", "--trace", "--syscall-summary", "--kernel-arg", "crashtest=1", "../../examples/hello"}},
 		{"test-pkg", []string{"test", "--dry-run", "./testdata/testpkg", "--", "-run", "TestX", "-v", "-count=1"}},
 	}
 	for _, tc := range tests {
@@ -130,6 +132,7 @@ func TestErrors(t *testing.T) {
 		{"bad env", []string{"run", "--dry-run", "-e", "=x", "../../examples/hello"}, 2, "want KEY=VALUE"},
 		{"bad machine", []string{"run", "--dry-run", "--machine", "pc", "../../examples/hello"}, 2, "unknown machine"},
 		{"bad accel", []string{"run", "--dry-run", "--accel", "hvf", "../../examples/hello"}, 2, "unknown accelerator"},
+		{"bad kernel arg", []string{"run", "--dry-run", "--kernel-arg", "crashtest", "../../examples/hello"}, 2, `--kernel-arg "crashtest": want KEY=VALUE`},
 		{"args without dash", []string{"run", "../../examples/hello", "world"}, 2, "put the program's arguments after --"},
 		{"unknown command", []string{"deploy"}, 2, `unknown command "deploy"`},
 		{"unknown flag", []string{"run", "--nope"}, 2, "unknown flag: --nope"},

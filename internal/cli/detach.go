@@ -48,6 +48,7 @@ type bootConfig struct {
 	Trace   bool     `json:"trace,omitempty"`
 	// MetricsAddr is where the supervisor serves the guest's metrics (run --metrics-addr).
 	MetricsAddr string `json:"metricsAddr,omitempty"`
+	Summary     bool   `json:"syscallSummary,omitempty"`
 }
 
 // startWait bounds how long mote run -d waits for the supervisor to start QEMU.
@@ -56,6 +57,9 @@ const startWait = 2 * time.Minute
 func runDetached(ctx context.Context, c *CLI, opts *runOptions) error {
 	if opts.dryRun {
 		return &StatusError{Code: 2, Msg: "--dry-run shows a foreground run: drop -d"}
+	}
+	if opts.trace != "" && opts.trace != traceStderr {
+		return &StatusError{Code: 2, Msg: "--trace=FILE is for a foreground run; with -d use --trace, and mote logs shows the trace"}
 	}
 	policy, err := instance.ParseRestart(opts.restart)
 	if err != nil {
@@ -108,7 +112,7 @@ func runDetached(ctx context.Context, c *CLI, opts *runOptions) error {
 		QEMU: binary, Argv: guest.argv, Env: guest.env, Memory: guest.memory,
 		Machine: opts.machine, Accel: accel, Network: guest.network, Publish: opts.publish,
 		Net: opts.net, IP: opts.ip, GW: opts.gw, DNS: opts.dns,
-		Verbose: opts.verbose, Trace: opts.trace, MetricsAddr: opts.metricsAddr,
+		Verbose: opts.verbose, Trace: opts.trace != "", Summary: opts.summary, MetricsAddr: opts.metricsAddr,
 	})
 	if err != nil {
 		return err
@@ -332,15 +336,23 @@ func runSupervise(ctx context.Context, c *CLI, name string) error {
 	// A SIGTERM to the supervisor (the host shutting down) is a mote stop.
 	c.setOnTerm(func() { go s.stop(defaultStopTimeout) })
 
-	vm := vmOptions{machine: cfg.Machine, accel: cfg.Accel, verbose: cfg.Verbose, trace: cfg.Trace, publish: cfg.Publish,
+	vm := vmOptions{machine: cfg.Machine, accel: cfg.Accel, verbose: cfg.Verbose, summary: cfg.Summary, publish: cfg.Publish,
 		net: cfg.Net, ip: cfg.IP, gw: cfg.GW, dns: cfg.DNS}
+	if cfg.Trace {
+		vm.trace = traceStderr
+	}
 	stdout, stderr := log.Stream(instance.Stdout), log.Stream(instance.Stderr)
 	streak := 0 // restarts since the guest last ran for a while
 	for {
 		g := guestSpec{
 			image: in.Path(instance.ImageFile), hostname: in.Name, argv: cfg.Argv, env: cfg.Env, memory: cfg.Memory,
 			network: cfg.Network, stdout: stdout, stderr: stderr, noStdin: true,
-			record:      func(r qemu.Record) { log.Line(instance.Kernel, r.Kind+" "+r.Text) },
+			record: func(r qemu.Record) {
+				if r.Kind == "trace" {
+					return // decoded on the stderr stream instead
+				}
+				log.Line(instance.Kernel, r.Kind+" "+r.Text)
+			},
 			started:     s.started,
 			gdb:         qemu.GDBUnix(gdbPath),
 			metricsAddr: cfg.MetricsAddr, name: st.Name,

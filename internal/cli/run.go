@@ -22,7 +22,6 @@ import (
 	"mote.dev/mote/internal/image"
 	"mote.dev/mote/internal/metrics"
 	"mote.dev/mote/internal/qemu"
-	"mote.dev/mote/internal/symbolize"
 	"mote.dev/mote/internal/tsc"
 	"mote.dev/mote/internal/usernet"
 )
@@ -37,11 +36,15 @@ type vmOptions struct {
 	accel   string
 	dryRun  bool
 	verbose bool
-	trace   bool
+	trace   string // "" off, traceStderr, or a file
+	summary bool
 	publish []string
 	// net is "" or "user" for the user-mode network, or "tap:IFNAME"; ip, gw and dns
 	// configure the guest on a tap.
 	net, ip, gw, dns string
+	// kernelArgs are extra key=value pairs for the kernel command line (hidden; tests use
+	// crashtest=1).
+	kernelArgs []string
 }
 
 func (o *vmOptions) bind(cmd *cobra.Command, defaultMem string) {
@@ -51,7 +54,11 @@ func (o *vmOptions) bind(cmd *cobra.Command, defaultMem string) {
 	f.StringVar(&o.accel, "accel", "", "accelerator: kvm or tcg (default: kvm when /dev/kvm is usable)")
 	f.BoolVar(&o.dryRun, "dry-run", false, "print the QEMU command line instead of running it")
 	f.BoolVarP(&o.verbose, "verbose", "v", false, "show the kernel's log records on stderr")
-	f.BoolVar(&o.trace, "trace", false, "log every system call the program makes on stderr (implies -v)")
+	f.Var((*traceDest)(&o.trace), "trace", "log every system call the program makes, as strace does, on stderr or, with --trace=FILE, in FILE")
+	f.Lookup("trace").NoOptDefVal = traceStderr
+	f.BoolVar(&o.summary, "syscall-summary", false, "print a count of system calls, errors and time per call on stderr when the program exits, as strace -c -w does")
+	f.StringArrayVar(&o.kernelArgs, "kernel-arg", nil, "add `KEY=VALUE` to the kernel command line (for testing the kernel)")
+	f.MarkHidden("kernel-arg")
 	f.StringVar(&o.net, "net", "", "the guest's network: user (mote's user-mode network, the default) or tap:`IFNAME` (a host tap device; needs --ip)")
 	f.StringVar(&o.ip, "ip", "", "the guest's address on a tap network, `CIDR` such as 10.9.0.2/24")
 	f.StringVar(&o.gw, "gw", "", "the guest's default gateway on a tap network, an `IP`")
@@ -93,13 +100,21 @@ The first argument is a package (as for mote build, which run does first) or an 
 by mote build. ARGS after -- become the program's arguments (os.Args[1:]); without them the
 image's default arguments apply.
 
+--trace logs every system call the program makes, as strace -f -T prints them: thread, name,
+decoded arguments, result or errno, and duration. It goes to stderr, or to FILE with
+--trace=FILE (the = is needed). --syscall-summary prints a table of calls, errors and time per
+system call when the program exits, as strace -c -w does. System calls the kernel lacks are
+named on stderr; -v shows all the kernel's log records.
+
 QEMU runs the microvm machine by default (--machine q35 for a PC with PCI), with KVM when
 /dev/kvm is usable and TCG emulation otherwise. Exit status 125 means mote could not run the
-guest or its kernel crashed before the program exited.`,
+guest or its kernel crashed before the program exited; a kernel crash prints the fault, the
+registers and symbolized kernel and program backtraces.`,
 		Example: `  mote run ./examples/hello -- world
   mote run -e GREETING=hi -m 256M ./examples/hello -- world
   mote run --machine q35 --accel tcg hello.img
   mote run --dry-run ./examples/hello
+  mote run --trace=hello.trace --syscall-summary ./examples/hello
   mote run -d --name web -p 8080:8080 ./examples/http
   mote run -d --restart on-failure:3 ./cmd/worker`,
 		Args: func(cmd *cobra.Command, args []string) error {
@@ -241,9 +256,18 @@ func (c *CLI) boot(ctx context.Context, binary string, o *vmOptions, g guestSpec
 			}
 		}
 	}
-	if o.trace {
+	if o.trace != "" {
 		params = append(params, cmdline.Param{Key: "trace", Value: "1"})
-		o.verbose = true
+	}
+	if o.summary {
+		params = append(params, cmdline.Param{Key: "summary", Value: "1"})
+	}
+	for _, kv := range o.kernelArgs {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return &StatusError{Code: 2, Msg: fmt.Sprintf("--kernel-arg %q: want KEY=VALUE", kv)}
+		}
+		params = append(params, cmdline.Param{Key: k, Value: v})
 	}
 	if khz, err := tsc.KHz(); err == nil {
 		params = append(params, cmdline.Param{Key: "tsc_khz", Value: strconv.FormatUint(khz, 10)})
@@ -332,6 +356,10 @@ func (c *CLI) boot(ctx context.Context, binary string, o *vmOptions, g guestSpec
 		})
 	}
 
+	tracer, err := newSyscallTracer(o, stderr)
+	if err != nil {
+		return err
+	}
 	streams := qemu.Streams{Stdin: c.In, Stdout: stdout, Stderr: stderr}
 	if g.noStdin {
 		streams.Stdin = nil
@@ -340,6 +368,7 @@ func (c *CLI) boot(ctx context.Context, binary string, o *vmOptions, g guestSpec
 		if g.record != nil {
 			g.record(r)
 		}
+		tracer.record(r)
 		if !o.verbose {
 			return
 		}
@@ -369,13 +398,20 @@ func (c *CLI) boot(ctx context.Context, binary string, o *vmOptions, g guestSpec
 	}
 	res, err := qemu.Run(ctx, binary, cfg, streams)
 	if err != nil {
+		tracer.finish(false)
 		if ctx.Err() != nil {
 			return interrupted(ctx)
 		}
 		return &StatusError{Code: exitMote, Msg: err.Error()}
 	}
-	printBacktrace(stderr, g.image, res.Faults)
+	tracer.drain() // the trace first, then how it ended
+	crash := printCrashReport(stderr, g.image, res.Faults)
+	if err := tracer.finish(res.Exited && crash == ""); err != nil {
+		fmt.Fprintf(stderr, "mote: --trace: %v\n", err)
+	}
 	switch {
+	case crash != "":
+		return &StatusError{Code: exitMote, Msg: crash}
 	case res.Exited && res.Status == 0:
 		return nil
 	case res.Exited:
@@ -546,29 +582,6 @@ func firstLine(s string) string {
 		return s[:i]
 	}
 	return s
-}
-
-// printBacktrace symbolizes the program counters of a crash report (the
-// kernel's "fault pc" records) with the image's own line table.
-func printBacktrace(w io.Writer, image string, faults []string) {
-	var pcs []uint64
-	for _, f := range faults {
-		if pc, ok := symbolize.Frame(f); ok {
-			pcs = append(pcs, pc)
-		}
-	}
-	if len(pcs) == 0 {
-		return
-	}
-	tab, err := symbolize.Open(image)
-	if err != nil {
-		fmt.Fprintf(w, "mote: cannot symbolize the backtrace: %v\n", err)
-		return
-	}
-	fmt.Fprintln(w, "mote: backtrace:")
-	for _, pc := range pcs {
-		fmt.Fprintf(w, "\t%#x %s\n", pc, tab.Describe(pc))
-	}
 }
 
 // hostName makes a host name of an image or instance name (RFC 1123: letters, digits and

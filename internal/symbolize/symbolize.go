@@ -48,12 +48,27 @@ func (t *Table) Describe(pc uint64) string {
 	return fmt.Sprintf("%s+%#x %s:%d", fn.Name, pc-fn.Entry, file, line)
 }
 
-// Frame parses a kernel "pc 0x..." record; ok is false for other records.
-func Frame(record string) (pc uint64, ok bool) {
+// DescribeReturn names the call that returns to pc: a return address points after the call
+// instruction, which may be the first instruction of the next line, so the line is that of
+// pc-1. The offset stays that of pc, as Go's tracebacks show it.
+func (t *Table) DescribeReturn(pc uint64) string {
+	file, line, fn := t.tab.PCToLine(pc - 1)
+	if fn == nil {
+		return "?"
+	}
+	return fmt.Sprintf("%s+%#x %s:%d", fn.Name, pc-fn.Entry, file, line)
+}
+
+// Frame parses a kernel "pc 0x..." record (where a thread stopped) or "ret 0x..." record (a
+// return address); ok is false for other records.
+func Frame(record string) (pc uint64, ret, ok bool) {
 	hex, found := strings.CutPrefix(record, "pc 0x")
 	if !found {
-		return 0, false
+		if hex, found = strings.CutPrefix(record, "ret 0x"); !found {
+			return 0, false, false
+		}
+		ret = true
 	}
 	pc, err := strconv.ParseUint(hex, 16, 64)
-	return pc, err == nil
+	return pc, ret, err == nil
 }

@@ -42,6 +42,9 @@ func TestDescribe(t *testing.T) {
 	if !strings.HasPrefix(got, "main.main+0x4 ") || !strings.Contains(got, "main.go:3") {
 		t.Errorf("Describe(main.main+4) = %q", got)
 	}
+	if got := tab.DescribeReturn(mainPC + 4); !strings.HasPrefix(got, "main.main+0x4 ") || !strings.Contains(got, "main.go:3") {
+		t.Errorf("DescribeReturn(main.main+4) = %q", got)
+	}
 	if got := tab.Describe(1); got != "?" {
 		t.Errorf("Describe(1) = %q, want ?", got)
 	}
@@ -51,10 +54,13 @@ func TestDescribe(t *testing.T) {
 }
 
 func TestFrame(t *testing.T) {
-	if pc, ok := Frame("pc 0x00000000002a8587"); !ok || pc != 0x2a8587 {
-		t.Errorf("Frame = %#x %v", pc, ok)
+	if pc, ret, ok := Frame("ret 0x00000000002a8587"); !ok || !ret || pc != 0x2a8587 {
+		t.Errorf("Frame(ret) = %#x, %v, %v", pc, ret, ok)
 	}
-	if _, ok := Frame("mote: kernel fault"); ok {
+	if pc, ret, ok := Frame("pc 0x00000000002a8587"); !ok || ret || pc != 0x2a8587 {
+		t.Errorf("Frame(pc) = %#x, %v, %v", pc, ret, ok)
+	}
+	if _, _, ok := Frame("mote: kernel fault"); ok {
 		t.Error("Frame accepted a non-pc record")
 	}
 }
