@@ -1,0 +1,121 @@
+package loadgen
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// service is the fixed time the test server takes per request, and slack what the
+// latencies may exceed it by: a loaded two-core machine delays a goroutine now and then.
+const (
+	service = 20 * time.Millisecond
+	slack   = 30 * time.Millisecond
+)
+
+func sleepServer(t *testing.T) (*httptest.Server, *atomic.Int64) {
+	var n atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n.Add(1)
+		time.Sleep(service)
+		w.Write([]byte("ok\n"))
+	}))
+	t.Cleanup(srv.Close)
+	return srv, &n
+}
+
+func checkLatencies(t *testing.T, r Result) {
+	t.Helper()
+	if r.Errors != 0 {
+		t.Errorf("%d errors, first: %s", r.Errors, r.FirstError)
+	}
+	for _, p := range []struct {
+		name string
+		d    time.Duration
+	}{{"p50", r.P50}, {"p99", r.P99}, {"p99.9", r.P999}} {
+		if p.d < service || p.d > service+slack {
+			t.Errorf("%s = %v, want within [%v, %v]", p.name, p.d, service, service+slack)
+		}
+	}
+}
+
+func TestClosedLoop(t *testing.T) {
+	srv, served := sleepServer(t)
+	r, err := Run(context.Background(), Options{URL: srv.URL, Concurrency: 4, Duration: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%+v", r)
+	checkLatencies(t, r)
+	// Four workers, each at most one request per service time.
+	if max := 4 * float64(time.Second) / float64(service); r.RPS > max*1.05 || r.RPS < max/3 {
+		t.Errorf("%.0f req/s, want about %.0f", r.RPS, max)
+	}
+	if int64(r.Requests) != served.Load() {
+		t.Errorf("counted %d requests, server saw %d", r.Requests, served.Load())
+	}
+}
+
+func TestOpenLoop(t *testing.T) {
+	srv, served := sleepServer(t)
+	r, err := Run(context.Background(), Options{URL: srv.URL, Concurrency: 8, Duration: time.Second, Rate: 50})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%+v", r)
+	checkLatencies(t, r)
+	if r.Requests < 48 || r.Requests > 50 || int64(r.Requests) != served.Load() {
+		t.Errorf("%d requests (server saw %d), want 50 at 50/s for 1s", r.Requests, served.Load())
+	}
+}
+
+// TestOpenLoopCountsQueueing: one request in flight at a time against a server that needs
+// 20 ms each, asked for 100/s: requests wait for each other, and the latency says so.
+func TestOpenLoopCountsQueueing(t *testing.T) {
+	srv, _ := sleepServer(t)
+	r, err := Run(context.Background(), Options{URL: srv.URL, Concurrency: 1, Duration: time.Second, Rate: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.P99 < 10*service {
+		t.Errorf("p99 %v: the queue behind a saturated server is not counted", r.P99)
+	}
+}
+
+func TestErrors(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "down", http.StatusServiceUnavailable)
+	}))
+	defer srv.Close()
+	r, err := Run(context.Background(), Options{URL: srv.URL, Concurrency: 2, Duration: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Requests != 0 || r.Errors == 0 || r.FirstError != "503 Service Unavailable" {
+		t.Errorf("%+v", r)
+	}
+	if _, err := Run(context.Background(), Options{URL: srv.URL, Concurrency: 0, Duration: time.Second}); err == nil {
+		t.Error("concurrency 0 accepted")
+	}
+}
+
+func TestPercentile(t *testing.T) {
+	var s []time.Duration
+	for i := 1; i <= 1000; i++ {
+		s = append(s, time.Duration(i))
+	}
+	for _, c := range []struct {
+		p    float64
+		want time.Duration
+	}{{50, 500}, {99, 990}, {99.9, 999}, {100, 1000}, {0, 1}} {
+		if got := Percentile(s, c.p); got != c.want {
+			t.Errorf("p%v = %d, want %d", c.p, got, c.want)
+		}
+	}
+	if Percentile(nil, 50) != 0 || Percentile(s[:1], 99.9) != 1 {
+		t.Error("edge cases")
+	}
+}
