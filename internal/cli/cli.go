@@ -81,7 +81,7 @@ mote and its files are never modified.`,
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
 		return &StatusError{Code: 2, Msg: err.Error() + " (see: " + cmd.CommandPath() + " --help)"}
 	})
-	root.AddCommand(newBuildCommand(c), newRunCommand(c), newTestCommand(c))
+	root.AddCommand(newBuildCommand(c), newRunCommand(c), newTestCommand(c), newCompareCommand(c))
 	return root
 }
 

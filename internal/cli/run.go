@@ -148,37 +148,9 @@ type guestSpec struct {
 
 // boot runs the guest and maps what happened to mote's exit.
 func (c *CLI) boot(ctx context.Context, binary string, o *vmOptions, g guestSpec) error {
-	if err := checkMemory(g.memory); err != nil {
-		return err
-	}
-	accel, err := c.pickAccel(o)
+	cfg, err := c.guestConfig(o, g)
 	if err != nil {
 		return err
-	}
-	params := make([]cmdline.Param, 0, len(g.argv)+len(g.env)+2)
-	for _, a := range g.argv {
-		params = append(params, cmdline.Param{Key: "arg", Value: a})
-	}
-	for _, e := range g.env {
-		params = append(params, cmdline.Param{Key: "env", Value: e})
-	}
-	if g.cwd != "" {
-		params = append(params, cmdline.Param{Key: "cwd", Value: g.cwd})
-	}
-	if o.trace {
-		params = append(params, cmdline.Param{Key: "trace", Value: "1"})
-		o.verbose = true
-	}
-	if khz, err := tsc.KHz(); err == nil {
-		params = append(params, cmdline.Param{Key: "tsc_khz", Value: strconv.FormatUint(khz, 10)})
-	}
-	line, err := cmdline.Encode(params)
-	if err != nil {
-		return err
-	}
-	cfg := qemu.Config{
-		Machine: o.machine, Accel: accel, Memory: g.memory,
-		Kernel: g.image, Initrd: g.initrd, Cmdline: line,
 	}
 	for _, s := range o.publish {
 		p, err := qemu.ParsePublish(s)
@@ -396,6 +368,44 @@ func firstLine(s string) string {
 		return s[:i]
 	}
 	return s
+}
+
+// guestConfig is the QEMU configuration that boots g: the machine, the accelerator, the memory
+// and the kernel command line carrying argv, env and the TSC's frequency. Ports and the network
+// device are the caller's to add.
+func (c *CLI) guestConfig(o *vmOptions, g guestSpec) (qemu.Config, error) {
+	if err := checkMemory(g.memory); err != nil {
+		return qemu.Config{}, err
+	}
+	accel, err := c.pickAccel(o)
+	if err != nil {
+		return qemu.Config{}, err
+	}
+	params := make([]cmdline.Param, 0, len(g.argv)+len(g.env)+2)
+	for _, a := range g.argv {
+		params = append(params, cmdline.Param{Key: "arg", Value: a})
+	}
+	for _, e := range g.env {
+		params = append(params, cmdline.Param{Key: "env", Value: e})
+	}
+	if g.cwd != "" {
+		params = append(params, cmdline.Param{Key: "cwd", Value: g.cwd})
+	}
+	if o.trace {
+		params = append(params, cmdline.Param{Key: "trace", Value: "1"})
+		o.verbose = true
+	}
+	if khz, err := tsc.KHz(); err == nil {
+		params = append(params, cmdline.Param{Key: "tsc_khz", Value: strconv.FormatUint(khz, 10)})
+	}
+	line, err := cmdline.Encode(params)
+	if err != nil {
+		return qemu.Config{}, err
+	}
+	return qemu.Config{
+		Machine: o.machine, Accel: accel, Memory: g.memory,
+		Kernel: g.image, Initrd: g.initrd, Cmdline: line,
+	}, nil
 }
 
 // printBacktrace symbolizes the program counters of a crash report (the

@@ -25,6 +25,9 @@ type Streams struct {
 	// Record is called for each kernel channel record (COM3) as it arrives, e.g. to show log
 	// records with -v. It may be nil.
 	Record func(Record)
+	// Started, if set, is called with QEMU's process id once it runs, for watching it from
+	// outside (mote compare reads its memory use).
+	Started func(pid int)
 }
 
 // Record is one line of the kernel channel: kind is "log", "exit" or "fault".
@@ -73,6 +76,9 @@ func Run(ctx context.Context, binary string, cfg Config, s Streams) (*Result, er
 	}
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
+	if s.Started != nil {
+		s.Started(cmd.Process.Pid)
+	}
 
 	res := &Result{}
 	var mu sync.Mutex // guards res while the channel reader runs
