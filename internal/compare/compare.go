@@ -18,6 +18,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"sync"
 	"time"
 
 	"mote.dev/mote/internal/loadgen"
@@ -175,7 +176,7 @@ func serve(ctx context.Context, w Way, o Options, row *Row) error {
 	}
 	row.Ready = time.Since(start)
 	o.logf("%s: ready after %v", row.Name, row.Ready.Round(time.Millisecond))
-	row.RSSReady, _ = RSS(inst.PID())
+	row.RSSReady, _ = RSS(inst.waitPID(2 * time.Second))
 	if o.Port == 0 {
 		row.RSSPeak = peakRSS(inst)
 		return nil
@@ -221,34 +222,55 @@ func peakRSS(inst *Instance) int64 {
 
 // waitReady waits for the first HTTP response on the instance's address (any status but
 // 5xx), or without a port for its first line of output.
+//
+// A probe that reaches QEMU's port forward before the guest listens is accepted by QEMU and
+// then held, not refused, until the guest answers or never does. So probes do not wait for
+// each other: a new one starts every probeEvery, up to maxProbes at a time, each given
+// probeTimeout, and the first answer ends the wait.
 func waitReady(ctx context.Context, inst *Instance, o Options) error {
+	const (
+		probeEvery   = 20 * time.Millisecond
+		probeTimeout = 2 * time.Second
+		maxProbes    = 8
+	)
 	ctx, cancel := context.WithTimeout(ctx, o.ReadyTimeout)
 	defer cancel()
-	// A probe that reaches QEMU's port forward before the guest listens may be held, not
-	// refused: a short timeout and a new try.
-	client := &http.Client{Timeout: 500 * time.Millisecond, Transport: &http.Transport{DisableKeepAlives: true}}
+	ready := make(chan struct{})
+	var once sync.Once
+	slots := make(chan struct{}, maxProbes)
+	client := &http.Client{Timeout: probeTimeout, Transport: &http.Transport{DisableKeepAlives: true}}
+	defer client.CloseIdleConnections()
 	url := "http://" + inst.Addr + "/"
-	tick := time.NewTicker(20 * time.Millisecond)
+	probe := func() {
+		defer func() { <-slots }()
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		resp, err := client.Do(req)
+		if err != nil {
+			return
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode < 500 {
+			once.Do(func() { close(ready) })
+		}
+	}
+	if o.Port == 0 {
+		ready = nil // never closed: the first line says it
+	}
+	tick := time.NewTicker(probeEvery)
 	defer tick.Stop()
 	for {
-		if o.Port == 0 {
-			select {
-			case <-inst.Output.FirstLine():
-				return nil
-			default:
-			}
-		} else if resp, err := client.Get(url); err == nil {
-			io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode < 500 {
-				return nil
-			}
-		}
 		select {
+		case <-ready:
+			return nil
+		case <-inst.Output.FirstLine():
+			if o.Port == 0 {
+				return nil
+			}
 		case <-inst.Done():
 			return fmt.Errorf("it exited before it was ready (%v); last output:\n%s", inst.Err(), inst.Output.Tail())
 		case <-ctx.Done():
-			if err := context.Cause(ctx); ctx.Err() != nil && !errors.Is(err, context.DeadlineExceeded) {
+			if err := context.Cause(ctx); !errors.Is(err, context.DeadlineExceeded) {
 				return err
 			}
 			what := fmt.Sprintf("an HTTP response on port %d", o.Port)
@@ -257,7 +279,13 @@ func waitReady(ctx context.Context, inst *Instance, o Options) error {
 			}
 			return fmt.Errorf("timeout: not ready after %v (waited for %s); last output:\n%s", o.ReadyTimeout, what, inst.Output.Tail())
 		case <-tick.C:
-		case <-inst.Output.FirstLine():
+			if o.Port != 0 {
+				select {
+				case slots <- struct{}{}:
+					go probe()
+				default:
+				}
+			}
 		}
 	}
 }
@@ -297,14 +325,14 @@ func probeMemory(ctx context.Context, w Way, o Options, mib int) error {
 	return nil
 }
 
-// Smallest bisects [lo, hi] for the smallest value at which ok holds, assuming it holds for
-// every value above that one.
+// Smallest bisects [lo, hi] MiB for the smallest memory at which ok holds, assuming it holds
+// for every value above that one. bench/boot uses it too.
 func Smallest(lo, hi int, ok func(int) bool) (int, error) {
 	if lo > hi {
 		return 0, fmt.Errorf("empty range %d..%d", lo, hi)
 	}
 	if !ok(hi) {
-		return 0, fmt.Errorf("does not serve even with %d MiB", hi)
+		return 0, fmt.Errorf("fails even at %d MiB", hi)
 	}
 	for lo < hi {
 		mid := lo + (hi-lo)/2

@@ -55,7 +55,9 @@ func charts(r *Report) []htmlChart {
 				b.Absent = true
 				b.Value = "not measured"
 			} else {
-				b.W = max(1, int(*v/top*float64(chartWidth-labelWidth-valueWidth)))
+				if top > 0 {
+					b.W = max(1, int(*v/top*float64(chartWidth-labelWidth-valueWidth)))
+				}
 				b.Value += " " + m.Unit
 			}
 			c.Bars = append(c.Bars, b)
@@ -100,7 +102,7 @@ pre { white-space: pre-wrap; background: #f6f6f6; padding: 0.5em; }
 {{range .Charts}}<section class="chart" data-metric="{{.Key}}">
 <h3>{{.Title}} ({{.Unit}})</h3>
 <p>{{.Note}}</p>
-<svg xmlns="http://www.w3.org/2000/svg" width="{{$.Width}}" height="{{.Height}}" viewBox="0 0 {{$.Width}} {{.Height}}" role="img" aria-label="{{.Title}}">
+<svg width="{{$.Width}}" height="{{.Height}}" viewBox="0 0 {{$.Width}} {{.Height}}" role="img" aria-label="{{.Title}}">
 {{range .Bars}}<text x="0" y="{{.TextY}}">{{.Name}}</text>
 {{if .Absent}}<text x="{{$.Label}}" y="{{.TextY}}" fill="#999">{{.Value}}</text>
 {{else}}<rect x="{{$.Label}}" y="{{.Y}}" width="{{.W}}" height="{{$.Bar}}" fill="{{.Fill}}"></rect>

@@ -36,6 +36,15 @@ func newInstance(addr string) *Instance {
 // not known.
 func (i *Instance) PID() int { return int(i.pid.Load()) }
 
+// waitPID waits up to d for the PID to be known: a container can answer before runc has
+// written its pid file.
+func (i *Instance) waitPID(d time.Duration) int {
+	for end := time.Now().Add(d); i.PID() == 0 && time.Now().Before(end); {
+		time.Sleep(5 * time.Millisecond)
+	}
+	return i.PID()
+}
+
 // Done is closed when the instance has ended.
 func (i *Instance) Done() <-chan struct{} { return i.done }
 

@@ -59,17 +59,21 @@ func NewReport(rows []Row, o Options, command, setup string) *Report {
 
 func metrics(rows []Row, o Options) []Metric {
 	var ms []Metric
-	add := func(key, title, unit string, lower bool, v func(r *Row) float64) {
+	// A value of 0 is "not measured", except for counts (zeroOK).
+	addCount := func(key, title, unit string, lower, zeroOK bool, v func(r *Row) (float64, bool)) {
 		m := Metric{Key: key, Title: title, Unit: unit, Lower: lower}
 		for i := range rows {
-			x := v(&rows[i])
-			if x > 0 && !math.IsInf(x, 0) && !math.IsNaN(x) {
+			x, ok := v(&rows[i])
+			if ok && (x > 0 || zeroOK && x == 0) && !math.IsInf(x, 0) && !math.IsNaN(x) {
 				m.Values = append(m.Values, &x)
 			} else {
 				m.Values = append(m.Values, nil)
 			}
 		}
 		ms = append(ms, m)
+	}
+	add := func(key, title, unit string, lower bool, v func(r *Row) float64) {
+		addCount(key, title, unit, lower, false, func(r *Row) (float64, bool) { return v(r), true })
 	}
 	mib := func(n int64) float64 { return float64(n) / (1 << 20) }
 	ms2 := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
@@ -90,6 +94,12 @@ func metrics(rows []Row, o Options) []Metric {
 		add("p50_"+key, "p50 latency "+label, "ms", true, get(func(x *loadgen.Result) float64 { return ms2(x.P50) }))
 		add("p99_"+key, "p99 latency "+label, "ms", true, get(func(x *loadgen.Result) float64 { return ms2(x.P99) }))
 		add("p999_"+key, "p99.9 latency "+label, "ms", true, get(func(x *loadgen.Result) float64 { return ms2(x.P999) }))
+		addCount("errors_"+key, "failed requests "+label, "requests", true, true, func(r *Row) (float64, bool) {
+			if res := pick(r); res != nil {
+				return float64(res.Errors), true
+			}
+			return 0, false
+		})
 	}
 	if o.Port != 0 {
 		for i, c := range o.Concurrency {
@@ -115,6 +125,8 @@ func Format(v *float64) string {
 	switch {
 	case v == nil:
 		return "—"
+	case *v == math.Trunc(*v):
+		return fmt.Sprintf("%.0f", *v)
 	case *v >= 100:
 		return fmt.Sprintf("%.0f", *v)
 	case *v >= 10:
@@ -178,7 +190,7 @@ func (r *Report) Notes() []string {
 			notes = append(notes, fmt.Sprintf("%s smallest memory: %s", row.Name, row.MinMemoryHow))
 		}
 	}
-	if r.hasMetric("min_memory") {
+	if _, p := r.row("process"); p != nil && r.hasMetric("min_memory") {
 		notes = append(notes, "process smallest memory: not limited; see its peak RSS")
 	}
 	notes = append(notes, "host memory: RSS of the app's process (process, container) or of QEMU (VMs); the guests report none of their own yet")
@@ -213,19 +225,23 @@ func (r *Report) Targets() []string {
 	if mote == nil || linux == nil || mote.Ready == 0 || linux.Ready == 0 {
 		return []string{"targets: need both the mote and the Linux VM rows"}
 	}
-	var ahead, behind []string
+	var ahead, level, behind []string
 	for _, m := range r.Metrics {
 		a, b := m.Values[mi], m.Values[li]
-		if a == nil || b == nil {
-			continue
-		}
-		if (m.Lower && *a < *b) || (!m.Lower && *a > *b) {
+		switch {
+		case a == nil || b == nil:
+		case Format(a) == Format(b):
+			level = append(level, m.Title)
+		case (m.Lower && *a < *b) || (!m.Lower && *a > *b):
 			ahead = append(ahead, m.Title)
-		} else {
+		default:
 			behind = append(behind, m.Title)
 		}
 	}
-	t := []string{fmt.Sprintf("target, mote ahead of the Linux VM on every metric: ahead on %d of %d", len(ahead), len(ahead)+len(behind))}
+	t := []string{fmt.Sprintf("target, mote ahead of the Linux VM on every metric: ahead on %d of %d", len(ahead), len(ahead)+len(level)+len(behind))}
+	if len(level) > 0 {
+		t[0] += "; level on: " + strings.Join(level, ", ")
+	}
 	if len(behind) > 0 {
 		t[0] += "; behind on: " + strings.Join(behind, ", ")
 	}
