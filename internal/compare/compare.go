@@ -198,19 +198,23 @@ func serve(ctx context.Context, w Way, o Options, row *Row) error {
 		if err != nil {
 			return err
 		}
-		o.logf("%s: c=%d rate=%v: %.0f req/s, p50 %v, p99 %v, p99.9 %v, %d errors", row.Name, r.Concurrency, r.Rate,
-			r.RPS, r.P50, r.P99, r.P999, r.Errors)
+		how := fmt.Sprintf("%d connections", r.Concurrency)
+		if r.Rate > 0 {
+			how = fmt.Sprintf("%g req/s offered", r.Rate)
+		}
+		o.logf("%s: %s: %.0f req/s, p50 %v, p99 %v, p99.9 %v, %d failed", row.Name, how,
+			r.RPS, r.P50.Round(time.Microsecond), r.P99.Round(time.Microsecond), r.P999.Round(time.Microsecond), r.Errors)
+		select {
+		case <-inst.Done():
+			return fmt.Errorf("it exited under load (%s); last output:\n%s", inst.ended(), inst.Output.Tail())
+		default:
+		}
 		if lo.Rate > 0 {
 			row.Open = &r
 		} else {
 			row.Load = append(row.Load, r)
 		}
-	}
-	row.RSSPeak = peakRSS(inst)
-	select {
-	case <-inst.Done():
-		return fmt.Errorf("it exited under load (%v); last output:\n%s", inst.Err(), inst.Output.Tail())
-	default:
+		row.RSSPeak = peakRSS(inst)
 	}
 	return nil
 }
@@ -268,7 +272,7 @@ func waitReady(ctx context.Context, inst *Instance, o Options) error {
 				return nil
 			}
 		case <-inst.Done():
-			return fmt.Errorf("it exited before it was ready (%v); last output:\n%s", inst.Err(), inst.Output.Tail())
+			return fmt.Errorf("it exited before it was ready (%s); last output:\n%s", inst.ended(), inst.Output.Tail())
 		case <-ctx.Done():
 			if err := context.Cause(ctx); !errors.Is(err, context.DeadlineExceeded) {
 				return err
@@ -319,7 +323,7 @@ func probeMemory(ctx context.Context, w Way, o Options, mib int) error {
 	}
 	select {
 	case <-inst.Done():
-		return fmt.Errorf("it exited under load (%v)", inst.Err())
+		return fmt.Errorf("it exited under load (%s)", inst.ended())
 	default:
 	}
 	return nil

@@ -22,8 +22,9 @@ type Instance struct {
 
 	pid     atomic.Int64 // the process whose memory is the instance's; 0 until known
 	done    chan struct{}
-	err     error  // how it ended, once done is closed
-	stop    func() // asks it to end
+	err     error             // how it ended, once done is closed
+	stop    func()            // asks it to end
+	explain func(error) error // if set, turns the command's ending into the app's
 	cleanup []func()
 	once    sync.Once
 }
@@ -51,7 +52,18 @@ func (i *Instance) Done() <-chan struct{} { return i.done }
 // Err says how it ended, once Done is closed.
 func (i *Instance) Err() error { return i.err }
 
+// ended says how it ended, for messages.
+func (i *Instance) ended() string {
+	if i.err == nil {
+		return "exit status 0"
+	}
+	return i.err.Error()
+}
+
 func (i *Instance) exited(err error) {
+	if i.explain != nil {
+		err = i.explain(err)
+	}
 	i.err = err
 	close(i.done)
 }

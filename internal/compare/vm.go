@@ -95,6 +95,13 @@ func (l *LinuxVM) Start(ctx context.Context, s StartOptions) (*Instance, error) 
 		return nil, err
 	}
 	inst := newInstance(addr)
+	inst.explain = func(err error) error {
+		status, err := linuxvm.ExitStatus(err)
+		if err != nil {
+			return err
+		}
+		return fmt.Errorf("the app exited with status %d", status)
+	}
 	if err := inst.startCommand(exec.Command(argv[0], argv[1:]...), true); err != nil {
 		return nil, err
 	}
