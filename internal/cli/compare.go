@@ -94,7 +94,7 @@ them; the others still run. The table goes to stdout, progress to stderr.`,
 	f.IntVarP(&opts.port, "port", "p", defaultAppPort, "the app's TCP `GUESTPORT` to load (0: the app has none; default 8080 if it uses the network)")
 	f.DurationVar(&opts.duration, "duration", 10*time.Second, "length of each load run")
 	f.IntSliceVar(&opts.concurrency, "concurrency", []int{8, 64}, "connections for the closed-loop runs, one run per `N,...`")
-	f.Float64Var(&opts.rate, "rate", 0, "also run an open loop at this many requests per second")
+	f.Float64Var(&opts.rate, "rate", 0, "also run an open loop at this many requests per second (as many in flight as the largest --concurrency)")
 	f.StringVar(&opts.jsonFile, "json", "", "write the results as JSON to `FILE`")
 	f.StringVar(&opts.htmlFile, "html", "", "write a self-contained HTML report with charts to `FILE`")
 	f.BoolVar(&opts.minMemory, "min-memory", false, "find the smallest memory each way serves in (bisection; slow under TCG)")
@@ -108,11 +108,15 @@ them; the others still run. The table goes to stdout, progress to stderr.`,
 
 // commandLine renders the command as given, for the report.
 func commandLine(cmd *cobra.Command, args []string) string {
-	parts := []string{cmd.CommandPath()}
+	parts := strings.Fields(cmd.CommandPath())
 	cmd.Flags().Visit(func(f *pflag.Flag) {
 		v := f.Value.String()
 		if sv, ok := f.Value.(pflag.SliceValue); ok {
 			v = strings.Join(sv.GetSlice(), ",")
+		}
+		if f.Value.Type() == "bool" && v == "true" {
+			parts = append(parts, "--"+f.Name)
+			return
 		}
 		parts = append(parts, "--"+f.Name+"="+v)
 	})

@@ -79,7 +79,7 @@ type Options struct {
 	Port         int
 	Concurrency  []int         // closed-loop runs, one per value
 	Duration     time.Duration // of each load run
-	Rate         float64       // an open-loop run at this rate as well; 0 for none
+	Rate         float64       // an open-loop run at this rate as well, with up to the largest Concurrency in flight; 0 for none
 	ReadyTimeout time.Duration // how long an instance may take to become ready
 	MinMemory    bool          // bisect the smallest memory of ways that can be limited
 	Log          io.Writer     // progress; nil for none
@@ -187,7 +187,7 @@ func serve(ctx context.Context, w Way, o Options, row *Row) error {
 		runs = append(runs, loadgen.Options{URL: url, Concurrency: c, Duration: o.Duration})
 	}
 	if o.Rate > 0 {
-		c := 64
+		c := 1
 		for _, n := range o.Concurrency {
 			c = max(c, n)
 		}
@@ -272,6 +272,9 @@ func waitReady(ctx context.Context, inst *Instance, o Options) error {
 				return nil
 			}
 		case <-inst.Done():
+			if o.Port == 0 && closed(inst.Output.FirstLine()) {
+				return nil // it printed its line and ended: a command, not a server
+			}
 			return fmt.Errorf("it exited before it was ready (%s); last output:\n%s", inst.ended(), inst.Output.Tail())
 		case <-ctx.Done():
 			if err := context.Cause(ctx); !errors.Is(err, context.DeadlineExceeded) {
@@ -291,6 +294,15 @@ func waitReady(ctx context.Context, inst *Instance, o Options) error {
 				}
 			}
 		}
+	}
+}
+
+func closed(c <-chan struct{}) bool {
+	select {
+	case <-c:
+		return true
+	default:
+		return false
 	}
 }
 

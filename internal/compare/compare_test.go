@@ -97,6 +97,17 @@ func TestNoPort(t *testing.T) {
 	}
 }
 
+// TestNoPortCommand: a command that prints and exits at once is ready, not "exited before
+// it was ready", whichever of the two the instance reports first.
+func TestNoPortCommand(t *testing.T) {
+	for range 20 {
+		rows := Run(context.Background(), []Way{shell("echo hello")}, Options{})
+		if rows[0].Error != "" {
+			t.Fatalf("%+v", rows[0])
+		}
+	}
+}
+
 func TestSkip(t *testing.T) {
 	rows := Run(context.Background(), []Way{&Container{Runc: "no-such-runc"}}, Options{})
 	if rows[0].Skipped != "skipped: no-such-runc not found (apt-get install runc)" {

@@ -2,6 +2,7 @@ package loadgen
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -35,49 +36,62 @@ func sleepServer(t *testing.T) (srv *httptest.Server, requests, conns *atomic.In
 	return srv, requests, conns
 }
 
-func checkLatencies(t *testing.T, r Result) {
-	t.Helper()
+// latencyError says which percentile of r falls outside [service, service+slack].
+func latencyError(r Result) error {
 	if r.Errors != 0 {
-		t.Errorf("%d errors, first: %s", r.Errors, r.FirstError)
+		return fmt.Errorf("%d errors, first: %s", r.Errors, r.FirstError)
 	}
 	for _, p := range []struct {
 		name string
 		d    time.Duration
 	}{{"p50", r.P50}, {"p99", r.P99}, {"p99.9", r.P999}} {
 		if p.d < service || p.d > service+slack {
-			t.Errorf("%s = %v, want within [%v, %v]", p.name, p.d, service, service+slack)
+			return fmt.Errorf("%s = %v, want within [%v, %v]", p.name, p.d, service, service+slack)
 		}
+	}
+	return nil
+}
+
+// measure runs o against a fresh test server and checks the latencies. Other work on a
+// shared machine can stall the test for longer than the slack now and then, so a run whose
+// latencies fall outside gets one more try; two in a row fail the test.
+func measure(t *testing.T, o Options) (r Result, requests, conns int64) {
+	t.Helper()
+	for try := 1; ; try++ {
+		srv, served, opened := sleepServer(t)
+		o.URL = srv.URL
+		var err error
+		if r, err = Run(context.Background(), o); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("%+v", r)
+		err = latencyError(r)
+		if err == nil {
+			return r, served.Load(), opened.Load()
+		}
+		if try == 2 {
+			t.Fatal(err)
+		}
+		t.Logf("try %d: %v", try, err)
 	}
 }
 
 func TestClosedLoop(t *testing.T) {
-	srv, served, conns := sleepServer(t)
-	r, err := Run(context.Background(), Options{URL: srv.URL, Concurrency: 4, Duration: time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("%+v", r)
-	checkLatencies(t, r)
+	r, served, conns := measure(t, Options{Concurrency: 4, Duration: time.Second})
 	// Four workers, each at most one request per service time.
 	if max := 4 * float64(time.Second) / float64(service); r.RPS > max*1.05 || r.RPS < max/3 {
 		t.Errorf("%.0f req/s, want about %.0f", r.RPS, max)
 	}
 	// One unrecorded request per connection opens it; then the connections are kept.
-	if int64(r.Requests)+4 != served.Load() || conns.Load() != 4 {
-		t.Errorf("counted %d requests, server saw %d on %d connections", r.Requests, served.Load(), conns.Load())
+	if int64(r.Requests)+4 != served || conns != 4 {
+		t.Errorf("counted %d requests, server saw %d on %d connections", r.Requests, served, conns)
 	}
 }
 
 func TestOpenLoop(t *testing.T) {
-	srv, served, conns := sleepServer(t)
-	r, err := Run(context.Background(), Options{URL: srv.URL, Concurrency: 8, Duration: time.Second, Rate: 50})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("%+v", r)
-	checkLatencies(t, r)
-	if r.Requests < 48 || r.Requests > 50 || int64(r.Requests)+8 != served.Load() || conns.Load() != 8 {
-		t.Errorf("%d requests (server saw %d on %d connections), want 50 at 50/s for 1s", r.Requests, served.Load(), conns.Load())
+	r, served, conns := measure(t, Options{Concurrency: 8, Duration: time.Second, Rate: 50})
+	if r.Requests != 50 || int64(r.Requests)+8 != served || conns != 8 {
+		t.Errorf("%d requests (server saw %d on %d connections), want 50 at 50/s for 1s", r.Requests, served, conns)
 	}
 }
 
