@@ -13,6 +13,8 @@ status=0
 qemu=$(qemu-system-x86_64 --version | head -1)
 kvm="no usable /dev/kvm: QEMU runs TCG"
 if [ -w /dev/kvm ] && [ ! -e /sys/module/kvm_pvm ]; then kvm="KVM"; fi
+swap="no swap"
+if [ "$(awk 'NR > 1' /proc/swaps | wc -l)" -gt 0 ]; then swap="swap on (limits do not cover it)"; fi
 cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
 {
 	cat <<HEAD
@@ -24,7 +26,7 @@ with runs. The same report with charts is [comparison.html](comparison.html), th
 [comparison.json](comparison.json).
 
 - Date: $(date -u '+%Y-%m-%d %H:%M UTC')
-- Machine: $(nproc) × ${cpu}, $(. /etc/os-release && echo "$PRETTY_NAME"), Linux $(uname -r), ${qemu}, ${kvm}
+- Machine: $(nproc) × ${cpu}, $(. /etc/os-release && echo "$PRETTY_NAME"), Linux $(uname -r), ${swap}, ${qemu}, ${kvm}
 - Toolchain: $(go version | cut -d' ' -f3), runc $(runc --version 2>/dev/null | head -1 | cut -d' ' -f3 || echo "not installed")
 - Command: \`${cmd[*]}\`
 
@@ -60,9 +62,9 @@ Both VMs run on the same QEMU machine (microvm), accelerator, CPU model, one vCP
   worker sending its next request when the last is answered (closed loop) for 10 s per
   concurrency; then an open loop at a fixed rate, whose latencies count from when each request
   was due. Failed requests (a 10 s timeout or a 5xx) are counted, not timed.
-- smallest memory: bisection of QEMU's `-m` (VMs) or of the cgroup memory limit (container) for
-  the least that boots, answers, and serves one second of load at 8 connections without a
-  failure. The host process is not limited; its peak resident set stands in.
+- smallest memory: bisection of QEMU's `-m` (VMs) or of a cgroup memory limit (process,
+  container) for the least that boots, answers, and serves one second of load at 8 connections
+  without a failure.
 TAIL
 } >docs/COMPARISON.md
 echo "wrote docs/COMPARISON.md"

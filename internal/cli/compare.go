@@ -63,7 +63,8 @@ response on the app's port, or its first line of output if it has no port), the 
 memory (RSS of the process or of QEMU), and, for an app with a port, requests per second and
 p50/p99/p99.9 latency at each --concurrency from a built-in load generator (keep-alive
 connections, closed loop; --rate adds a fixed-rate open-loop run). --min-memory also finds the
-smallest memory each serves in: QEMU's -m for the VMs, the cgroup limit for the container.
+smallest memory each serves in: QEMU's -m for the VMs, a cgroup memory limit for the
+process and the container (root only).
 
 The port defaults to 8080 for an app that uses the network; -p 0 measures an app without one.
 A way whose prerequisites are missing is reported as skipped with the command that installs

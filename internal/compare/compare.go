@@ -37,9 +37,10 @@ type Way interface {
 }
 
 // A MemoryLimiter is a Way whose Start honours StartOptions.MemoryMiB, so the smallest
-// memory the app serves in can be found by bisection between Lo and Hi MiB.
+// memory the app serves in can be found by bisection between lo and hi MiB; how says what
+// is limited, err why nothing can be here.
 type MemoryLimiter interface {
-	MemoryRange() (lo, hi int, how string)
+	MemoryRange() (lo, hi int, how string, err error)
 }
 
 // Artifact is what a way deploys.
@@ -136,7 +137,11 @@ func measure(ctx context.Context, w Way, o Options) Row {
 		return row
 	}
 	if ml, ok := w.(MemoryLimiter); ok && o.MinMemory {
-		lo, hi, how := ml.MemoryRange()
+		lo, hi, how, err := ml.MemoryRange()
+		if err != nil {
+			row.MinMemoryHow = "not measured: " + err.Error()
+			return row
+		}
 		row.MinMemoryHow = how
 		probe := func(mib int) bool {
 			err := probeMemory(ctx, w, o, mib)

@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -118,5 +121,48 @@ func TestSkip(t *testing.T) {
 	rep.WriteTable(&b)
 	if !strings.Contains(b.String(), "container: skipped: no-such-runc not found (apt-get install runc)") {
 		t.Errorf("table:\n%s", b.String())
+	}
+}
+
+// TestProcessMinMemory bisects the cgroup limit of a process that touches 40 MiB before it
+// says it is ready.
+func TestProcessMinMemory(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a program")
+	}
+	if err := canLimitMemory(); err != nil {
+		t.Skip(err)
+	}
+	dir := t.TempDir()
+	src := `package main
+
+import "fmt"
+
+var sink []byte
+
+func main() {
+	sink = make([]byte, 40<<20)
+	for i := range sink {
+		sink[i] = 1
+	}
+	fmt.Println("ready")
+	select {}
+}
+`
+	if err := os.WriteFile(filepath.Join(dir, "main.go"), []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(dir, "alloc")
+	build := exec.Command("go", "build", "-o", bin, "main.go")
+	build.Dir = dir
+	build.Env = append(os.Environ(), "GO111MODULE=off")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	rows := Run(context.Background(), []Way{&Process{Binary: bin}}, Options{MinMemory: true, ReadyTimeout: 10 * time.Second})
+	r := rows[0]
+	t.Logf("smallest memory %d MiB, peak RSS %d MiB", r.MinMemoryMiB, r.RSSPeak>>20)
+	if r.Error != "" || r.MinMemoryMiB < 40 || r.MinMemoryMiB > 60 || r.MinMemoryHow != "cgroup memory limit" {
+		t.Errorf("smallest memory %d MiB (%s), want 40-60; row %+v", r.MinMemoryMiB, r.MinMemoryHow, r)
 	}
 }

@@ -78,8 +78,8 @@ func (c *Container) Prepare(ctx context.Context) (Artifact, error) {
 }
 
 // MemoryRange: the cgroup memory limit, bisected from 1 MiB.
-func (c *Container) MemoryRange() (int, int, string) {
-	return 1, 256, "cgroup memory limit (linux.resources.memory.limit)"
+func (c *Container) MemoryRange() (int, int, string, error) {
+	return 1, 256, "cgroup memory limit (linux.resources.memory.limit)", nil
 }
 
 func (c *Container) writeConfig(netns string, memMiB int) error {

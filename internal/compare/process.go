@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
+	"sync/atomic"
 )
 
 // Process runs the app's static binary as a host process. It listens on the app's own port:
@@ -15,6 +16,8 @@ type Process struct {
 	Binary string   // static linux/amd64 binary
 	Args   []string // after argv[0]
 	Port   int      // the app's port; 0 for none
+
+	seq atomic.Int32
 }
 
 func (p *Process) Name() string { return "process" }
@@ -39,10 +42,30 @@ func (p *Process) Start(ctx context.Context, s StartOptions) (*Instance, error) 
 	}
 	inst := newInstance(addr)
 	cmd := exec.Command(p.Binary, p.Args...)
+	if s.MemoryMiB > 0 {
+		g, err := newMemoryCgroup(fmt.Sprintf("mote-compare-%d-%d", os.Getpid(), p.seq.Add(1)), s.MemoryMiB)
+		if err != nil {
+			return nil, err
+		}
+		inst.cleanup = append(inst.cleanup, g.remove)
+		// The shell joins the cgroup, then becomes the app: limited from its first page.
+		cmd = exec.Command("/bin/sh", append([]string{"-c", `echo $$ >"$0" && exec "$@"`, g.procs(), p.Binary}, p.Args...)...)
+	}
 	if err := inst.startCommand(cmd, true); err != nil {
+		for _, f := range inst.cleanup {
+			f()
+		}
 		return nil, err
 	}
 	return inst, nil
+}
+
+// MemoryRange: a cgroup memory limit, as the container's.
+func (p *Process) MemoryRange() (int, int, string, error) {
+	if err := canLimitMemory(); err != nil {
+		return 0, 0, "", err
+	}
+	return 1, 256, "cgroup memory limit", nil
 }
 
 func (p *Process) Close() error { return nil }

@@ -190,20 +190,8 @@ func (r *Report) Notes() []string {
 			notes = append(notes, fmt.Sprintf("%s smallest memory: %s", row.Name, row.MinMemoryHow))
 		}
 	}
-	if _, p := r.row("process"); p != nil && r.hasMetric("min_memory") {
-		notes = append(notes, "process smallest memory: not limited; see its peak RSS")
-	}
 	notes = append(notes, "host memory: RSS of the app's process (process, container) or of QEMU (VMs); the guests report none of their own yet")
 	return append(notes, r.Targets()...)
-}
-
-func (r *Report) hasMetric(key string) bool {
-	for _, m := range r.Metrics {
-		if m.Key == key {
-			return true
-		}
-	}
-	return false
 }
 
 func indent(s string) string { return strings.ReplaceAll(strings.TrimSpace(s), "\n", "\n    ") }

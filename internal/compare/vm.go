@@ -70,8 +70,8 @@ func (l *LinuxVM) Prepare(ctx context.Context) (Artifact, error) {
 	return Artifact{Bytes: n, Note: note + ")", KernelBytes: kfi.Size()}, nil
 }
 
-func (l *LinuxVM) MemoryRange() (int, int, string) {
-	return vmMemoryLo, vmMemoryHi, "bisection of QEMU -m"
+func (l *LinuxVM) MemoryRange() (int, int, string, error) {
+	return vmMemoryLo, vmMemoryHi, "bisection of QEMU -m", nil
 }
 
 func (l *LinuxVM) Start(ctx context.Context, s StartOptions) (*Instance, error) {
@@ -138,8 +138,8 @@ func (m *Mote) Prepare(ctx context.Context) (Artifact, error) {
 	return Artifact{Bytes: fi.Size(), Note: "image: the app and the kernel in one ELF"}, nil
 }
 
-func (m *Mote) MemoryRange() (int, int, string) {
-	return vmMemoryLo, vmMemoryHi, "bisection of QEMU -m"
+func (m *Mote) MemoryRange() (int, int, string, error) {
+	return vmMemoryLo, vmMemoryHi, "bisection of QEMU -m", nil
 }
 
 func (m *Mote) Start(ctx context.Context, s StartOptions) (*Instance, error) {
