@@ -239,8 +239,8 @@ func peakRSS(inst *Instance) int64 {
 func waitReady(ctx context.Context, inst *Instance, o Options) error {
 	const (
 		probeEvery   = 20 * time.Millisecond
-		probeTimeout = 2 * time.Second
-		maxProbes    = 8
+		probeTimeout = time.Second
+		maxProbes    = int(probeTimeout / probeEvery)
 	)
 	ctx, cancel := context.WithTimeout(ctx, o.ReadyTimeout)
 	defer cancel()
