@@ -4,7 +4,7 @@
 # Needs root (the container), runc, QEMU and apt (the Linux VM's kernel).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cmd=(bin/mote compare --min-memory --rate 300 --json docs/comparison.json --html docs/comparison.html ./examples/http)
+cmd=(bin/mote compare --boots 5 --min-memory --rate 300 --json docs/comparison.json --html docs/comparison.html ./examples/http)
 table=$(mktemp)
 trap 'rm -f "$table"' EXIT
 status=0
@@ -53,8 +53,8 @@ Both VMs run on the same QEMU machine (microvm), accelerator, CPU model, one vCP
 ## How it is measured
 
 - start → ready: from just before starting (the process, `runc run` after the network
-  namespace is made, QEMU) to the first HTTP response on the published port. Probes start every
-  20 ms without waiting for one another.
+  namespace is made, QEMU) to the first HTTP response on the published port; the median of five
+  starts (all five are in the notes). Probes start every 20 ms without waiting for one another.
 - host memory: the resident set of the app's process (process, container: the app inside the
   cgroup, as `docker stats` counts it, not runc) or of QEMU (VMs) when ready, and its peak
   (VmHWM) after the load.

@@ -33,6 +33,7 @@ type compareOptions struct {
 	htmlFile     string
 	minMemory    bool
 	readyTimeout time.Duration
+	boots        int
 	ways         []string
 	memory       string
 	machine      string
@@ -59,7 +60,8 @@ this machine, one at a time:
   mote       the mote image under QEMU
 
 For each it measures the artifact's size, the time from start to ready (the first HTTP
-response on the app's port, or its first line of output if it has no port), the host-side
+response on the app's port, or its first line of output if it has no port; with --boots, the
+median of several starts), the host-side
 memory (RSS of the process or of QEMU), and, for an app with a port, requests per second and
 p50/p99/p99.9 latency at each --concurrency from a built-in load generator (keep-alive
 connections, closed loop; --rate adds a fixed-rate open-loop run). --min-memory also finds the
@@ -71,7 +73,7 @@ A way whose prerequisites are missing is reported as skipped with the command th
 them; the others still run. The table goes to stdout, progress to stderr.`,
 		Example: `  mote compare ./examples/http
   mote compare -p 9090 --duration 30s --concurrency 1,16,256 ./cmd/server -- -addr :9090
-  mote compare --rate 500 --min-memory --html report.html --json report.json ./examples/http
+  mote compare --boots 5 --rate 500 --min-memory --html report.html --json report.json ./examples/http
   mote compare --ways process,mote ./examples/hello`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			n := cmd.ArgsLenAtDash()
@@ -100,6 +102,7 @@ them; the others still run. The table goes to stdout, progress to stderr.`,
 	f.StringVar(&opts.htmlFile, "html", "", "write a self-contained HTML report with charts to `FILE`")
 	f.BoolVar(&opts.minMemory, "min-memory", false, "find the smallest memory each way serves in (bisection; slow under TCG)")
 	f.DurationVar(&opts.readyTimeout, "ready-timeout", 2*time.Minute, "how long a way may take to become ready")
+	f.IntVar(&opts.boots, "boots", 1, "start each way `N` times and report the median time to ready (the last one is loaded)")
 	f.StringSliceVar(&opts.ways, "ways", allWays, "ways to run, in order: `WAY,...` of "+strings.Join(allWays, ", "))
 	f.StringVarP(&opts.memory, "memory", "m", defaultMemory, "memory of each VM, `SIZE` as for mote run")
 	f.StringVar(&opts.machine, "machine", qemu.MachineMicroVM, "QEMU machine of both VMs (the mote row's network needs microvm)")
@@ -134,6 +137,9 @@ func runCompare(ctx context.Context, c *CLI, opts *compareOptions, command strin
 	}
 	if len(opts.concurrency) == 0 || slices.Min(opts.concurrency) < 1 {
 		return &StatusError{Code: 2, Msg: "--concurrency wants numbers of at least 1, e.g. --concurrency 8,64"}
+	}
+	if opts.boots < 1 {
+		return &StatusError{Code: 2, Msg: "--boots must be at least 1"}
 	}
 	if opts.rate < 0 || opts.port > 65535 || opts.port < -1 {
 		return &StatusError{Code: 2, Msg: "--rate must be 0 or more, -p a port (1-65535) or 0"}
@@ -214,7 +220,7 @@ func runCompare(ctx context.Context, c *CLI, opts *compareOptions, command strin
 		}
 	}
 	co := compare.Options{Port: port, Concurrency: opts.concurrency, Duration: opts.duration, Rate: opts.rate,
-		ReadyTimeout: opts.readyTimeout, MinMemory: opts.minMemory, Log: progress{c}}
+		ReadyTimeout: opts.readyTimeout, Boots: opts.boots, MinMemory: opts.minMemory, Log: progress{c}}
 	rows := compare.Run(ctx, ways, co)
 	if ctx.Err() != nil {
 		return interrupted(ctx)

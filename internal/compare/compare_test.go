@@ -28,6 +28,16 @@ func TestSmallest(t *testing.T) {
 	}
 }
 
+func TestMedian(t *testing.T) {
+	d := []time.Duration{3, 1, 2, 10}
+	if got := median(d); got != 2 {
+		t.Errorf("median of %v = %v", d, got)
+	}
+	if got := median(d[:3]); got != 2 {
+		t.Errorf("median of %v = %v", d[:3], got)
+	}
+}
+
 func TestTail(t *testing.T) {
 	var tl Tail
 	select {
@@ -93,10 +103,14 @@ func TestExitBeforeReady(t *testing.T) {
 
 // TestNoPort: an app without a port is ready at its first line of output.
 func TestNoPort(t *testing.T) {
-	rows := Run(context.Background(), []Way{shell("sleep 0.2; echo hello; sleep 5")}, Options{})
+	rows := Run(context.Background(), []Way{shell("sleep 0.2; echo hello; sleep 5")}, Options{Boots: 3})
 	r := rows[0]
-	if r.Error != "" || r.Ready < 200*time.Millisecond || r.Ready > 3*time.Second || r.ArtifactBytes == 0 {
+	if r.Error != "" || r.Ready < 200*time.Millisecond || r.Ready > 3*time.Second || r.ArtifactBytes == 0 || len(r.ReadyRuns) != 3 {
 		t.Errorf("%+v", r)
+	}
+	if r.Ready != median(r.ReadyRuns) || r.Ready < min(r.ReadyRuns[0], r.ReadyRuns[1], r.ReadyRuns[2]) ||
+		r.Ready > max(r.ReadyRuns[0], r.ReadyRuns[1], r.ReadyRuns[2]) {
+		t.Errorf("ready %v of %v", r.Ready, r.ReadyRuns)
 	}
 }
 

@@ -20,7 +20,8 @@ type Row struct {
 	ArtifactBytes int64            `json:"artifact_bytes,omitempty"`
 	ArtifactNote  string           `json:"artifact_note,omitempty"`
 	KernelBytes   int64            `json:"kernel_bytes,omitempty"` // the Linux VM's vmlinuz
-	Ready         time.Duration    `json:"ready_ns,omitempty"`     // start to first HTTP response or output line
+	Ready         time.Duration    `json:"ready_ns,omitempty"`     // start to first HTTP response or output line: the median of ReadyRuns
+	ReadyRuns     []time.Duration  `json:"ready_runs_ns,omitempty"`
 	RSSReady      int64            `json:"rss_ready_bytes,omitempty"`
 	RSSPeak       int64            `json:"rss_peak_bytes,omitempty"`
 	Load          []loadgen.Result `json:"load,omitempty"`      // closed loop, one per concurrency
@@ -190,8 +191,22 @@ func (r *Report) Notes() []string {
 			notes = append(notes, fmt.Sprintf("%s smallest memory: %s", row.Name, row.MinMemoryHow))
 		}
 	}
+	for _, row := range r.Rows {
+		if len(row.ReadyRuns) > 1 {
+			notes = append(notes, fmt.Sprintf("%s start → ready: median of %d boots, %s", row.Name, len(row.ReadyRuns), spread(row.ReadyRuns)))
+		}
+	}
 	notes = append(notes, "host memory: RSS of the app's process (process, container) or of QEMU (VMs); the guests report none of their own yet")
 	return append(notes, r.Targets()...)
+}
+
+// spread lists durations in milliseconds, in the order measured.
+func spread(d []time.Duration) string {
+	parts := make([]string, len(d))
+	for i, x := range d {
+		parts[i] = fmt.Sprintf("%.0f", float64(x)/float64(time.Millisecond))
+	}
+	return strings.Join(parts, ", ") + " ms"
 }
 
 func indent(s string) string { return strings.ReplaceAll(strings.TrimSpace(s), "\n", "\n    ") }
