@@ -65,6 +65,15 @@ Both VMs run on the same QEMU machine (microvm), accelerator, CPU model, one vCP
 - smallest memory: bisection of QEMU's `-m` (VMs) or of a cgroup memory limit (process,
   container) for the least that boots, answers, and serves one second of load at 8 connections
   without a failure.
+
+## Reading the figures
+
+- Both VMs reach the host through QEMU's user network (slirp) and a `hostfwd` port, which
+  relays every byte in QEMU's own thread: under TCG that relay and the emulated guest share the
+  same two cores as the load generator.
+- A failed request at 64 connections is one that got no answer within 10 s on an open
+  connection. Requests that fail are not timed, so a VM row with many failures can show a lower
+  p50 than its throughput suggests: fewer connections were in play.
 TAIL
 } >docs/COMPARISON.md
 echo "wrote docs/COMPARISON.md"
