@@ -52,28 +52,55 @@ func latencyError(r Result) error {
 	return nil
 }
 
-// measure runs o against a fresh test server and checks the latencies. Other work on a
-// shared machine can stall the test for longer than the slack now and then, so a run whose
-// latencies fall outside gets one more try; two in a row fail the test.
+// measure runs o against a fresh test server and checks the latencies.
+//
+// Other work on a shared machine (a parallel go test ./..., QEMU) can stop this process for
+// longer than the slack, and that delay lands in some request's latency. So a watcher notes
+// the longest the process was kept from running during the run (how late a 1 ms sleep wakes):
+// latencies outside the bounds fail the test only if the process was not held up by more
+// than half the slack; otherwise the run proves nothing and is tried again.
 func measure(t *testing.T, o Options) (r Result, requests, conns int64) {
 	t.Helper()
-	for try := 1; ; try++ {
+	const tries = 10
+	var stalls []time.Duration
+	for range tries {
 		srv, served, opened := sleepServer(t)
 		o.URL = srv.URL
+		stop := make(chan struct{})
+		stalled := make(chan time.Duration)
+		go func() {
+			var worst time.Duration
+			for {
+				select {
+				case <-stop:
+					stalled <- worst
+					return
+				default:
+				}
+				start := time.Now()
+				time.Sleep(time.Millisecond)
+				worst = max(worst, time.Since(start)-time.Millisecond)
+			}
+		}()
 		var err error
-		if r, err = Run(context.Background(), o); err != nil {
+		r, err = Run(context.Background(), o)
+		close(stop)
+		stall := <-stalled
+		if err != nil {
 			t.Fatal(err)
 		}
-		t.Logf("%+v", r)
+		t.Logf("%+v, longest stall %v", r, stall)
 		err = latencyError(r)
 		if err == nil {
 			return r, served.Load(), opened.Load()
 		}
-		if try == 2 {
-			t.Fatal(err)
+		if stall <= slack/2 {
+			t.Fatalf("%v, with no stall of the process longer than %v", err, stall)
 		}
-		t.Logf("try %d: %v", try, err)
+		stalls = append(stalls, stall)
 	}
+	t.Skipf("the machine held this process up in every one of %d runs (longest stalls %v): too busy to judge latencies", tries, stalls)
+	return
 }
 
 func TestClosedLoop(t *testing.T) {
