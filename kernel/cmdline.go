@@ -16,6 +16,9 @@ var (
 	envv  [maxArgs]span
 	nenvv int
 	cwd   span
+	// hostname is the guest's name (uname, /etc/hostname, /etc/hosts);
+	// "mote" when the command line gives none.
+	hostname span
 
 	tscKHz uint64
 )
@@ -59,6 +62,16 @@ func parseCmdline() {
 			}
 		case bytesEq(key, "cwd"):
 			cwd = val
+		case bytesEq(key, "ip"):
+			netcfg.custom = parseCIDR(val.bytes(), &netcfg.ip, &netcfg.prefix)
+		case bytesEq(key, "gw"):
+			parseIPv4(val.bytes(), &netcfg.gw)
+		case bytesEq(key, "dns"):
+			netcfg.haveDNS = parseIPv4(val.bytes(), &netcfg.dns)
+		case bytesEq(key, "hostname"):
+			if val.len > 0 && val.len <= 64 {
+				hostname = val
+			}
 		case bytesEq(key, "tsc_khz"):
 			tscKHz = parseUint(val.bytes())
 		case bytesEq(key, "trace"):
@@ -120,4 +133,58 @@ func bytesEq(b []byte, s string) bool {
 		}
 	}
 	return true
+}
+
+var defaultHostname = [...]byte{'m', 'o', 't', 'e'}
+
+// hostName is the guest's host name.
+func hostName() []byte {
+	if hostname.len == 0 {
+		return defaultHostname[:]
+	}
+	return hostname.bytes()
+}
+
+// parseIPv4 reads a dotted quad into a; false leaves a alone.
+func parseIPv4(b []byte, a *[4]byte) bool {
+	var out [4]byte
+	part, digits := 0, 0
+	v := 0
+	for i := 0; i <= len(b); i++ {
+		if i == len(b) || b[i] == '.' {
+			if digits == 0 || v > 255 || part > 3 {
+				return false
+			}
+			out[part] = byte(v)
+			part, digits, v = part+1, 0, 0
+			continue
+		}
+		if b[i] < '0' || b[i] > '9' || digits == 3 {
+			return false
+		}
+		v = v*10 + int(b[i]-'0')
+		digits++
+	}
+	if part != 4 {
+		return false
+	}
+	*a = out
+	return true
+}
+
+// parseCIDR reads ADDRESS/PREFIX (IPv4); false leaves ip and prefix alone.
+func parseCIDR(b []byte, ip *[4]byte, prefix *uint8) bool {
+	for i, c := range b {
+		if c != '/' {
+			continue
+		}
+		n := parseUint(b[i+1:])
+		var a [4]byte
+		if i+1 == len(b) || n < 1 || n > 32 || !parseIPv4(b[:i], &a) {
+			return false
+		}
+		*ip, *prefix = a, uint8(n)
+		return true
+	}
+	return false
 }

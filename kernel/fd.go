@@ -20,6 +20,7 @@ const (
 	fkFile
 	fkSocket
 	fkUnix
+	fkNetlink
 )
 
 type fdEntry struct {
@@ -97,6 +98,8 @@ func closeFD(fd uint64) {
 			socketClosed(obj)
 		case fkUnix:
 			unixClosed(obj)
+		case fkNetlink:
+			netlinks[obj].used = false
 		}
 		epollForget(int32(fd))
 	}
@@ -176,6 +179,8 @@ func pollState(fd int32) (uint32, uint64) {
 		return sockets[e.obj].ready, sockets[e.obj].gen
 	case fkUnix:
 		return unixPoll(e.obj)
+	case fkNetlink:
+		return netlinkPoll(e.obj)
 	}
 	return 0, 0
 }

@@ -77,6 +77,8 @@ func kmain() {
 	stdinInit()
 	fsInit()
 	netInit()
+	hostsInit()
+	controlInit()
 	threadsInit()
 	startProcess()
 	// startProcess filled in the frame of the first thread.

@@ -350,15 +350,43 @@ func sysKill(t *thread, f *Frame) int64 {
 	if sig == 0 {
 		return 0
 	}
-	target := t
+	signalProcess(t, sig, linux.SI_USER, tidBase)
+	return 0
+}
+
+// signalProcess sends sig to the process, as Linux does: to a thread that
+// does not block it and can take it now (running, or in a wait a signal
+// interrupts), else to one that does not block it, else to fallback (or the
+// first live thread when fallback is nil), where it stays pending until
+// unblocked. A thread in a call forwarded to the socket service cannot be
+// interrupted, and might hold the signal for as long as an accept waits.
+func signalProcess(fallback *thread, sig int, code int32, pid int32) {
+	target, unmasked := fallback, (*thread)(nil)
 	for i := 0; i < hiThread; i++ {
-		if threads[i].state != tsFree && threads[i].sigmask&sigbit(sig) == 0 {
-			target = &threads[i]
-			break
+		t := &threads[i]
+		if t.state == tsFree {
+			continue
+		}
+		if target == nil {
+			target = t
+		}
+		if t.sigmask&sigbit(sig) != 0 {
+			continue
+		}
+		if t.state != tsBlocked || t.wait != waitService && t.wait != waitFIFO {
+			sendSignal(t, sig, code, pid)
+			return
+		}
+		if unmasked == nil {
+			unmasked = t
 		}
 	}
-	sendSignal(target, sig, linux.SI_USER, tidBase)
-	return 0
+	if unmasked != nil {
+		target = unmasked
+	}
+	if target != nil {
+		sendSignal(target, sig, code, pid)
+	}
 }
 
 // killedBy ends the app because of sig, as Linux's default action would:
@@ -369,9 +397,23 @@ func killedBy(t *thread, sig int, info *faultInfo) {
 		kerr.s(" code=").dec(int64(info.code)).s(" addr=").hex(info.addr)
 	}
 	kerr.nl()
-	dumpRegs(kerr, &t.frame)
-	userBacktrace(kerr, &t.frame)
+	if fatalFault(sig) {
+		// A signal sent to the app (SIGTERM, SIGKILL, or one Go's runtime raises on
+		// itself to die) says nothing about where it was: no registers for those.
+		dumpRegs(kerr, &t.frame)
+		userBacktrace(kerr, &t.frame)
+	}
 	exitGroup(128 + sig)
+}
+
+// fatalFault reports whether sig is one the CPU raises for a bad instruction
+// or access.
+func fatalFault(sig int) bool {
+	switch sig {
+	case linux.SIGSEGV, linux.SIGBUS, linux.SIGFPE, linux.SIGILL, linux.SIGTRAP:
+		return true
+	}
+	return false
 }
 
 func signalName(sig int) string {

@@ -24,6 +24,8 @@ func readFD(t *thread, e *fdEntry, buf []byte) int64 {
 		return eventfdRead(t, e, buf)
 	case fkUnix:
 		return unixIO(t, e, buf, false)
+	case fkNetlink:
+		return errno(linux.EOPNOTSUPP) // recvfrom, which Go's netlink code uses
 	case fkPipeWrite:
 		return errno(linux.EBADF) // not open for reading
 	}
@@ -48,6 +50,8 @@ func writeFD(t *thread, e *fdEntry, buf []byte) int64 {
 		return eventfdWrite(t, e, buf)
 	case fkUnix:
 		return unixIO(t, e, buf, true)
+	case fkNetlink:
+		return errno(linux.EOPNOTSUPP) // sendto, which Go's netlink code uses
 	case fkPipeRead:
 		return errno(linux.EBADF) // not open for writing
 	}

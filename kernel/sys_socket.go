@@ -163,6 +163,9 @@ func sysSocket(t *thread, f *Frame) int64 {
 	if domain == afUnix {
 		return unixSocketCall(typ, proto)
 	}
+	if domain == afNetlink {
+		return netlinkSocketCall(typ, proto)
+	}
 	if !serviceUp() || domain != afInet && domain != afInet6 {
 		return errno(linux.EAFNOSUPPORT)
 	}
@@ -279,6 +282,9 @@ func sysBind(t *thread, f *Frame) int64 {
 	if isUnix(f.RDI) {
 		return unixBind(f.RDI, f.RSI, f.RDX)
 	}
+	if isNetlink(f.RDI) {
+		return 0 // the kernel's port ID stays; no multicast groups are served
+	}
 	return forwardOn(t, f.RDI, f.RSI, f.RDX, 0)
 }
 
@@ -312,6 +318,9 @@ func sysGetpeername(t *thread, f *Frame) int64 { return sockName(f, true) }
 func sockName(f *Frame, peer bool) int64 {
 	if isUnix(f.RDI) {
 		return unixName(&unixSockets[getFD(f.RDI).obj], peer, f.RSI, f.RDX)
+	}
+	if isNetlink(f.RDI) {
+		return netlinkName(f.RSI, f.RDX)
 	}
 	s, e := socketOf(f.RDI)
 	if e != 0 {
@@ -364,6 +373,9 @@ func sysSendto(t *thread, f *Frame) int64 {
 	if isUnix(f.RDI) {
 		return unixBuf(t, f, true)
 	}
+	if isNetlink(f.RDI) {
+		return netlinkSend(f.RDI, f.RSI, f.RDX)
+	}
 	return forwardOn(t, f.RDI, f.RSI, f.RDX, 0, f.R8, f.R9, 0)
 }
 
@@ -373,6 +385,9 @@ func sysRecvfrom(t *thread, f *Frame) int64 {
 			return errno(linux.EFAULT)
 		}
 		return unixBuf(t, f, false)
+	}
+	if isNetlink(f.RDI) {
+		return netlinkRecv(t, f.RDI, f.RSI, f.RDX, f.R8, f.R9)
 	}
 	return forwardOn(t, f.RDI, f.RSI, f.RDX, 1, f.R8, sockaddrMax, 1, f.R9, 4, 1)
 }

@@ -212,10 +212,11 @@ func sysPrctl(t *thread, f *Frame) int64 {
 // sysUname implements uname(2). The release names the Linux ABI served.
 func sysUname(t *thread, f *Frame) int64 {
 	var u [6 * 65]byte
-	fields := [...]string{"Linux", "mote", "6.1.0-mote", "#1 mote", "x86_64", "(none)"}
+	fields := [...]string{"Linux", "", "6.1.0-mote", "#1 mote", "x86_64", "(none)"}
 	for i, s := range fields {
 		copy(u[i*65:], s)
 	}
+	copy(u[65:65+64], hostName())
 	if !copyOut(uintptr(f.RDI), u[:]) {
 		return errno(linux.EFAULT)
 	}

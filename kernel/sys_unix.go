@@ -161,6 +161,63 @@ func newPipe() int32 {
 	return -1
 }
 
+// sysSocketpair implements socketpair(2): two unix stream sockets connected
+// to each other, as connect and accept would leave them, without names.
+func sysSocketpair(t *thread, f *Frame) int64 {
+	domain, typ, proto, sv := f.RDI, f.RSI, f.RDX, f.R10
+	if domain != afUnix {
+		return errno(linux.EOPNOTSUPP) // Linux: only AF_UNIX has socket pairs
+	}
+	if typ&^(sockTypeMask|linux.O_NONBLOCK|linux.O_CLOEXEC) != 0 {
+		return errno(linux.EINVAL)
+	}
+	if typ&sockTypeMask != sockStream {
+		return errno(linux.ESOCKTNOSUPPORT) // datagram and seqpacket unix sockets are not served yet
+	}
+	if proto != 0 {
+		return errno(linux.EPROTONOSUPPORT)
+	}
+	if !userOK(uintptr(sv), 8, true) {
+		return errno(linux.EFAULT)
+	}
+	a, b := newUnixSocket(), newUnixSocket()
+	ab, ba := newPipe(), newPipe()
+	var fa, fb int64 = -1, -1
+	if a >= 0 && b >= 0 && ab >= 0 && ba >= 0 {
+		flags := linux.O_RDWR | typ&linux.O_NONBLOCK
+		fa = allocFD(fkUnix, a, flags, typ&linux.O_CLOEXEC != 0)
+		if fa >= 0 {
+			if fb = allocFD(fkUnix, b, flags, typ&linux.O_CLOEXEC != 0); fb < 0 {
+				fds[fa] = fdEntry{}
+			}
+		}
+	}
+	if fb < 0 {
+		for _, s := range [2]int32{a, b} {
+			if s >= 0 {
+				unixSockets[s].used = false
+			}
+		}
+		for _, p := range [2]int32{ab, ba} {
+			if p >= 0 {
+				pipes[p].used = false
+			}
+		}
+		if a < 0 || b < 0 || ab < 0 || ba < 0 {
+			return errno(linux.ENFILE)
+		}
+		return errno(linux.EMFILE)
+	}
+	ua, ub := &unixSockets[a], &unixSockets[b]
+	ua.state, ua.peer, ua.rx, ua.tx = usConnected, b, ba, ab
+	ub.state, ub.peer, ub.rx, ub.tx = usConnected, a, ab, ba
+	pair := [2]int32{int32(fa), int32(fb)}
+	if !copyOut(uintptr(sv), unsafe.Slice((*byte)(unsafe.Pointer(&pair[0])), 8)) {
+		return errno(linux.EFAULT) // checked above; a racing unmap is the app's own doing
+	}
+	return 0
+}
+
 func unixConnect(fd, addr, n uint64) int64 {
 	u, s, e := unixOf(fd)
 	if e != 0 {

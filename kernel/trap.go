@@ -58,6 +58,8 @@ func deviceInterrupt(v uint64) {
 		// Reading IIR acknowledges the UART; the data stays for read(2).
 		amd64.Inb(com1 + 2)
 		stdinInterrupt()
+	case vecCOM3:
+		controlInterrupt()
 	case vecVirtio:
 		virtioInterrupt()
 	}

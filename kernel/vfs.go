@@ -595,6 +595,19 @@ func fsInit() {
 			writeAt(&inodes[ino], []byte(ef.body), 0)
 		}
 	}
+	// The host name, where programs look for it: /etc/hostname, and
+	// /proc/sys/kernel/hostname (os.Hostname reads that before uname).
+	if ino, e := newInode(etc, []byte("hostname"), sIFREG|0o644); e == 0 {
+		writeAt(&inodes[ino], hostName(), 0)
+		writeAt(&inodes[ino], []byte("\n"), inodes[ino].size)
+	}
+	if k := mkdirAll([]byte("/proc/sys/kernel")); k >= 0 {
+		if ino, e := newInode(k, []byte("hostname"), sIFREG|0o444); e == 0 {
+			writeAt(&inodes[ino], hostName(), 0)
+			writeAt(&inodes[ino], []byte("\n"), inodes[ino].size)
+		}
+	}
+
 	// /proc/self/exe names the program, as os.Executable reads it. The image
 	// holds no file of the program itself: exec of it fails, as exec does.
 	if self := mkdirAll([]byte("/proc/self")); self >= 0 && nargv > 0 {
@@ -801,4 +814,36 @@ func octal(b []byte) uint64 {
 		v = v*8 + uint64(c-'0')
 	}
 	return v
+}
+
+// hostsInit names the guest in /etc/hosts once the network is known: its
+// address (on the user-mode network, with the host as host.mote.internal);
+// without a network, 127.0.1.1 as Debian has it.
+func hostsInit() {
+	if nic.present {
+		var buf [15]byte
+		addHost(buf[:formatIPv4(&netcfg.ip, buf[:])], hostName())
+		if !netcfg.custom {
+			addHost([]byte("10.0.2.2"), []byte("host.mote.internal"))
+		}
+		return
+	}
+	addHost([]byte("127.0.1.1"), hostName())
+}
+
+// addHost appends "ADDR\tNAME" to /etc/hosts.
+func addHost(addr, name []byte) {
+	etc := lookup(rootIno, []byte("etc"))
+	if etc < 0 {
+		return
+	}
+	ino := lookup(etc, []byte("hosts"))
+	if ino < 0 {
+		return
+	}
+	n := &inodes[ino]
+	writeAt(n, addr, n.size)
+	writeAt(n, []byte("\t"), n.size)
+	writeAt(n, name, n.size)
+	writeAt(n, []byte("\n"), n.size)
 }

@@ -48,7 +48,8 @@ HEAD
 - **mote**: the app linked with mote's kernel into one image.
 
 Both VMs run on the same QEMU machine (microvm), accelerator, CPU model, one vCPU and the same
-`-m`, and reach the host through QEMU's user network and a `hostfwd` port.
+`-m`, and reach the host the same way: QEMU's stream netdev to mote's user-mode network
+(`internal/usernet`), which publishes the port on 127.0.0.1.
 
 ## How it is measured
 
@@ -68,12 +69,11 @@ Both VMs run on the same QEMU machine (microvm), accelerator, CPU model, one vCP
 
 ## Reading the figures
 
-- Both VMs reach the host through QEMU's user network (slirp) and a `hostfwd` port, which
-  relays every byte in QEMU's own thread: under TCG that relay and the emulated guest share the
-  same two cores as the load generator.
-- A failed request at 64 connections is one that got no answer within 10 s on an open
-  connection. Requests that fail are not timed, so a VM row with many failures can show a lower
-  p50 than its throughput suggests: fewer connections were in play.
+- Under TCG the emulated guest, QEMU's own threads, the user-mode network that relays the VMs'
+  packets and the load generator share the same two cores.
+- A failed request is one that got no answer within 10 s on an open connection. Requests that
+  fail are not timed, so a row with many failures can show a lower p50 than its throughput
+  suggests: fewer connections were in play.
 TAIL
 } >docs/COMPARISON.md
 echo "wrote docs/COMPARISON.md"

@@ -11,19 +11,15 @@ import (
 )
 
 func main() {
-	ctx, cancel := context.WithCancelCause(context.Background())
-	sigs := make(chan os.Signal, 1)
+	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
-	go func() {
-		s := <-sigs
-		cancel(cli.Signal{Signal: s.(syscall.Signal)})
-	}()
 	c := &cli.CLI{
+		Signals:   sigs,
 		In:        os.Stdin,
 		Out:       os.Stdout,
 		Err:       os.Stderr,
 		QEMU:      os.Getenv("MOTE_QEMU"),
 		KernelDir: os.Getenv("MOTE_KERNEL_DIR"),
 	}
-	os.Exit(cli.Main(ctx, c, os.Args[1:]))
+	os.Exit(cli.Main(context.Background(), c, os.Args[1:]))
 }

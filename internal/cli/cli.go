@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"sync"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -18,6 +19,7 @@ import (
 	"mote.dev/mote"
 	"mote.dev/mote/internal/image"
 	"mote.dev/mote/internal/kernelsrc"
+	"mote.dev/mote/internal/usernet"
 )
 
 // CLI is what the commands share: the terminal and a few overrides.
@@ -33,6 +35,61 @@ type CLI struct {
 	QEMU string
 	// CacheDir is mote's cache; empty means $XDG_CACHE_HOME/mote.
 	CacheDir string
+	// OnNetwork, if set, is called with each guest's network once it is up, e.g. for a test
+	// to feed the guest traffic of its own.
+	OnNetwork func(*usernet.Network)
+	// StateDir holds detached instances; empty means $MOTE_STATE_DIR, else
+	// $XDG_STATE_HOME/mote, else ~/.local/state/mote.
+	StateDir string
+	// Self is the mote executable that mote run -d starts as the instance's supervisor;
+	// empty means this one.
+	Self string
+	// Signals, if set, delivers the signals mote is asked to stop with (SIGINT, SIGTERM).
+	// SIGINT stops the guest at once; SIGTERM is passed on to a running guest's app, which
+	// decides how to end.
+	Signals <-chan os.Signal
+
+	mu     sync.Mutex
+	onTerm func() // what SIGTERM does now; nil: cancel like SIGINT
+}
+
+// setOnTerm sets what a SIGTERM does and returns the previous handler.
+func (c *CLI) setOnTerm(f func()) func() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	old := c.onTerm
+	c.onTerm = f
+	return old
+}
+
+// watchSignals turns c.Signals into cancellations of the returned context, except a
+// SIGTERM that a handler takes.
+func (c *CLI) watchSignals(ctx context.Context) (context.Context, context.CancelCauseFunc) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	if c.Signals == nil {
+		return ctx, cancel
+	}
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case s := <-c.Signals:
+				sig, _ := s.(syscall.Signal)
+				if sig == syscall.SIGTERM {
+					c.mu.Lock()
+					f := c.onTerm
+					c.mu.Unlock()
+					if f != nil {
+						f()
+						continue
+					}
+				}
+				cancel(Signal{Signal: sig})
+			}
+		}
+	}()
+	return ctx, cancel
 }
 
 // StatusError ends mote with an exit status; Msg, if any, is printed as "mote: Msg".
@@ -70,6 +127,8 @@ mote and its files are never modified.`,
 		Example: `  mote run ./examples/hello -- world
   mote build -o hello.img ./examples/hello
   mote run -e GREETING=hi hello.img -- world
+  mote run -d --name web -p 8080:8080 ./examples/http && mote logs -f web
+  mote stop web && mote rm web
   mote test sort`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
@@ -81,12 +140,16 @@ mote and its files are never modified.`,
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
 		return &StatusError{Code: 2, Msg: err.Error() + " (see: " + cmd.CommandPath() + " --help)"}
 	})
-	root.AddCommand(newBuildCommand(c), newRunCommand(c), newTestCommand(c), newCompareCommand(c))
+	root.AddCommand(newBuildCommand(c), newRunCommand(c), newTestCommand(c),
+		newPsCommand(c), newLogsCommand(c), newStopCommand(c), newKillCommand(c),
+		newRmCommand(c), newInspectCommand(c), newSuperviseCommand(c), newCompareCommand(c))
 	return root
 }
 
 // Main runs mote with args and returns its exit status. Errors are printed on c.Err.
 func Main(ctx context.Context, c *CLI, args []string) int {
+	ctx, cancel := c.watchSignals(ctx)
+	defer cancel(nil)
 	root := NewRootCommand(c)
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)

@@ -187,3 +187,18 @@ func TestMergeEnv(t *testing.T) {
 		t.Errorf("mergeEnv: %s", got)
 	}
 }
+
+func TestHostName(t *testing.T) {
+	for in, want := range map[string]string{
+		"http":                  "http",
+		"My_App.v2":             "my-app-v2",
+		"--web--":               "web",
+		"":                      "",
+		"___":                   "",
+		strings.Repeat("a", 70): strings.Repeat("a", 63),
+	} {
+		if got := hostName(in); got != want {
+			t.Errorf("hostName(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

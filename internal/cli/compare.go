@@ -208,14 +208,15 @@ func runCompare(ctx context.Context, c *CLI, opts *compareOptions, command strin
 				Machine: linuxvm.Machine{QEMU: c.QEMU, Type: opts.machine, Accel: accel, MemoryMiB: int(memBytes >> 20)},
 				Kernel:  linuxvm.KernelOptions{Log: c.Err}})
 		case "mote":
-			ways = append(ways, &compare.Mote{Image: img, QEMU: c.QEMU, Port: port,
+			ways = append(ways, &compare.Mote{Image: img, QEMU: c.QEMU, Port: port, Network: m.Network,
 				Config: func(mib int) (qemu.Config, error) {
 					mem := opts.memory
 					if mib > 0 {
 						mem = fmt.Sprintf("%dM", mib)
 					}
 					o := vmo
-					return c.guestConfig(&o, guestSpec{image: img, argv: append([]string{m.Name}, args...), env: m.Env, memory: mem})
+					cfg, _, err := c.guestConfig(&o, guestSpec{image: img, argv: append([]string{m.Name}, args...), env: m.Env, memory: mem})
+					return cfg, err
 				}})
 		}
 	}

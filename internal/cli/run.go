@@ -2,15 +2,18 @@ package cli
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 
 	"github.com/spf13/cobra"
 
@@ -19,6 +22,7 @@ import (
 	"mote.dev/mote/internal/qemu"
 	"mote.dev/mote/internal/symbolize"
 	"mote.dev/mote/internal/tsc"
+	"mote.dev/mote/internal/usernet"
 )
 
 // defaultMemory is the guest RAM when neither -m nor the image's manifest sets it.
@@ -33,6 +37,9 @@ type vmOptions struct {
 	verbose bool
 	trace   bool
 	publish []string
+	// net is "" or "user" for the user-mode network, or "tap:IFNAME"; ip, gw and dns
+	// configure the guest on a tap.
+	net, ip, gw, dns string
 }
 
 func (o *vmOptions) bind(cmd *cobra.Command, defaultMem string) {
@@ -43,7 +50,11 @@ func (o *vmOptions) bind(cmd *cobra.Command, defaultMem string) {
 	f.BoolVar(&o.dryRun, "dry-run", false, "print the QEMU command line instead of running it")
 	f.BoolVarP(&o.verbose, "verbose", "v", false, "show the kernel's log records on stderr")
 	f.BoolVar(&o.trace, "trace", false, "log every system call the program makes on stderr (implies -v)")
-	f.StringArrayVarP(&o.publish, "publish", "p", nil, "publish a guest port on the host: `[HOSTIP:]HOSTPORT:GUESTPORT[/udp]` (repeatable; gives the guest a network device on QEMU's user network)")
+	f.StringVar(&o.net, "net", "", "the guest's network: user (mote's user-mode network, the default) or tap:`IFNAME` (a host tap device; needs --ip)")
+	f.StringVar(&o.ip, "ip", "", "the guest's address on a tap network, `CIDR` such as 10.9.0.2/24")
+	f.StringVar(&o.gw, "gw", "", "the guest's default gateway on a tap network, an `IP`")
+	f.StringVar(&o.dns, "dns", "", "the name server for the guest on a tap network, an `IP`")
+	f.StringArrayVarP(&o.publish, "publish", "p", nil, "publish a guest port on the host: `[HOSTIP:]HOSTPORT:GUESTPORT[/udp]` (repeatable; gives the guest a network device on mote's user-mode network)")
 }
 
 type runOptions struct {
@@ -52,6 +63,10 @@ type runOptions struct {
 	target string
 	args   []string
 	hasArg bool // arguments were given after --
+
+	detach  bool
+	name    string
+	restart string
 }
 
 func newRunCommand(c *CLI) *cobra.Command {
@@ -61,7 +76,14 @@ func newRunCommand(c *CLI) *cobra.Command {
 		Short: "Build (if needed) and boot a program under QEMU",
 		Long: `Run boots a program as a unikernel under QEMU and waits for it, like running it as a process:
 its stdout and stderr stream to the terminal, stdin is passed to it, and mote run exits with the
-program's exit status. Ctrl-C stops the guest (exit status 130).
+program's exit status. Ctrl-C stops the guest (exit status 130); a SIGTERM sent to mote run is
+passed on to the program, which may handle it (signal.Notify) and exit on its own.
+
+With -d the guest runs in the background under a supervisor, like a container: mote run prints
+the instance's name and returns. mote ps lists instances, mote logs shows their output, mote
+stop ends them gracefully and mote rm removes them. --restart boots the guest again when it
+exits on its own: no (the default), on-failure[:N] (after a non-zero exit status, at most N
+times) or always.
 
 The first argument is a package (as for mote build, which run does first) or an image file made
 by mote build. ARGS after -- become the program's arguments (os.Args[1:]); without them the
@@ -73,7 +95,9 @@ guest or its kernel crashed before the program exited.`,
 		Example: `  mote run ./examples/hello -- world
   mote run -e GREETING=hi -m 256M ./examples/hello -- world
   mote run --machine q35 --accel tcg hello.img
-  mote run --dry-run ./examples/hello`,
+  mote run --dry-run ./examples/hello
+  mote run -d --name web -p 8080:8080 ./examples/http
+  mote run -d --restart on-failure:3 ./cmd/worker`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			n := cmd.ArgsLenAtDash()
 			if n < 0 {
@@ -88,26 +112,45 @@ guest or its kernel crashed before the program exited.`,
 			opts.target = args[0]
 			opts.args = args[1:]
 			opts.hasArg = cmd.ArgsLenAtDash() >= 0
+			if opts.detach {
+				return runDetached(cmd.Context(), c, &opts)
+			}
+			if opts.name != "" || cmd.Flags().Changed("restart") {
+				return &StatusError{Code: 2, Msg: "--name and --restart are for guests that run in the background: add -d"}
+			}
 			return runRun(cmd.Context(), c, &opts)
 		},
 	}
 	opts.bind(cmd, defaultMemory)
 	cmd.Flags().StringArrayVarP(&opts.env, "env", "e", nil, "set environment variable `KEY=VALUE` in the guest (KEY alone passes the host's value)")
+	cmd.Flags().BoolVarP(&opts.detach, "detach", "d", false, "run the guest in the background and print its name")
+	cmd.Flags().StringVar(&opts.name, "name", "", "name the background instance (default: the image's name and a random suffix)")
+	cmd.Flags().StringVar(&opts.restart, "restart", "no", "restart `POLICY` of a background instance: no, on-failure[:N] or always")
 	return cmd
 }
 
 func runRun(ctx context.Context, c *CLI, opts *runOptions) error {
-	if err := checkVMOptions(&opts.vmOptions); err != nil {
+	binary, guest, _, err := c.resolveRun(ctx, opts)
+	if err != nil {
 		return err
+	}
+	return c.boot(ctx, binary, &opts.vmOptions, guest)
+}
+
+// resolveRun checks run's options and builds or reads the image: the QEMU binary, the guest
+// to boot, and the image's manifest.
+func (c *CLI) resolveRun(ctx context.Context, opts *runOptions) (string, guestSpec, *image.Manifest, error) {
+	if err := checkVMOptions(&opts.vmOptions); err != nil {
+		return "", guestSpec{}, nil, err
 	}
 	env, err := parseEnv(opts.env)
 	if err != nil {
-		return err
+		return "", guestSpec{}, nil, err
 	}
 	binary := c.QEMU
 	if !opts.dryRun {
 		if binary, err = qemu.Find(c.QEMU); err != nil {
-			return &StatusError{Code: exitMote, Msg: err.Error()}
+			return "", guestSpec{}, nil, &StatusError{Code: exitMote, Msg: err.Error()}
 		}
 	} else if binary == "" {
 		binary = qemu.Binary
@@ -115,61 +158,76 @@ func runRun(ctx context.Context, c *CLI, opts *runOptions) error {
 
 	imgPath, m, err := c.imageFor(ctx, opts.target)
 	if err != nil {
-		return err
+		return "", guestSpec{}, nil, err
 	}
 	args := m.Args
 	if opts.hasArg {
 		args = opts.args
 	}
 	guest := guestSpec{
-		image:  imgPath,
-		argv:   append([]string{m.Name}, args...),
-		env:    mergeEnv(m.Env, env),
-		memory: firstNonEmpty(opts.memory, m.Memory, defaultMemory),
-		// An app with sockets gets a network device on microvm; q35's virtio-pci is not
-		// driven yet, so there it gets one only if it publishes ports (and fails clearly).
-		network: m.Network && opts.machine == qemu.MachineMicroVM,
+		image:    imgPath,
+		hostname: m.Name,
+		argv:     append([]string{m.Name}, args...),
+		env:      mergeEnv(m.Env, env),
+		memory:   firstNonEmpty(opts.memory, m.Memory, defaultMemory),
+		// An app with sockets gets a network device.
+		network: m.Network,
 	}
-	return c.boot(ctx, binary, &opts.vmOptions, guest)
+	return binary, guest, m, nil
 }
 
 // guestSpec is one guest to boot.
 type guestSpec struct {
-	image   string
-	initrd  string
-	argv    []string
-	env     []string
-	cwd     string
-	memory  string
-	network bool
-	// stdout, if set, replaces c.Out for the guest's stdout.
-	stdout io.Writer
+	image    string
+	hostname string // the guest's host name; empty: the kernel's default, mote
+	initrd   string
+	argv     []string
+	env      []string
+	cwd      string
+	memory   string
+	network  bool
+	// stdout and stderr, if set, replace c.Out and c.Err for the guest's output.
+	stdout, stderr io.Writer
+	// noStdin keeps c.In from the guest.
+	noStdin bool
+	// record, if set, also receives every kernel channel record.
+	record func(qemu.Record)
+	// started, if set, is told of the running guest; then SIGTERM is left to the caller.
+	started func(*qemu.Guest)
 }
 
 // boot runs the guest and maps what happened to mote's exit.
 func (c *CLI) boot(ctx context.Context, binary string, o *vmOptions, g guestSpec) error {
-	cfg, err := c.guestConfig(o, g)
+	cfg, tap, err := c.guestConfig(o, g)
 	if err != nil {
 		return err
 	}
+	var publish []usernet.Publish
 	for _, s := range o.publish {
-		p, err := qemu.ParsePublish(s)
+		p, err := usernet.ParsePublish(s)
 		if err != nil {
 			return &StatusError{Code: exitFailure, Msg: err.Error()}
 		}
-		if !o.dryRun {
-			if err := p.CheckFree(); err != nil {
-				return &StatusError{Code: exitMote, Msg: err.Error()}
-			}
-		}
-		cfg.Publish = append(cfg.Publish, p)
+		publish = append(publish, p)
 	}
-	cfg.Network = g.network || len(cfg.Publish) > 0
+	network := (g.network || len(publish) > 0) && tap == ""
+	if network {
+		cfg.NetSocket = "net.sock" // placed in the run directory below
+	}
+	if tap != "" {
+		if len(publish) > 0 {
+			return &StatusError{Code: exitFailure, Msg: "-p publishes ports of the user-mode network; on a tap the guest is reachable at its --ip"}
+		}
+		cfg.Tap, cfg.MAC = tap, randomMAC()
+	}
 	if err := cfg.Validate(); err != nil {
 		return &StatusError{Code: exitFailure, Msg: err.Error()}
 	}
 	if o.dryRun {
 		cfg.RunDir = filepath.Join(os.TempDir(), "mote-run-XXXXXX")
+		if network {
+			cfg.NetSocket = filepath.Join(cfg.RunDir, "net.sock")
+		}
 		fmt.Fprintln(c.Out, qemu.ShellQuote(append([]string{binary}, cfg.Args()...)))
 		return nil
 	}
@@ -179,21 +237,57 @@ func (c *CLI) boot(ctx context.Context, binary string, o *vmOptions, g guestSpec
 	}
 	defer os.RemoveAll(runDir)
 	cfg.RunDir = runDir
-
-	stdout := c.Out
+	stdout, stderr := c.Out, c.Err
 	if g.stdout != nil {
 		stdout = g.stdout
 	}
-	streams := qemu.Streams{Stdin: c.In, Stdout: stdout, Stderr: c.Err}
-	if o.verbose {
-		streams.Record = func(r qemu.Record) {
-			switch r.Kind {
-			case "log":
-				fmt.Fprintf(c.Err, "mote: kernel: %s\n", r.Text)
-			case "fault":
-				fmt.Fprintf(c.Err, "mote: kernel: fault: %s\n", r.Text)
-			}
+	if g.stderr != nil {
+		stderr = g.stderr
+	}
+	if network {
+		nw, err := usernet.Start(usernet.Config{
+			Socket:  filepath.Join(runDir, "net.sock"),
+			Publish: publish,
+			Log:     func(format string, args ...any) { fmt.Fprintf(stderr, "mote: "+format+"\n", args...) },
+		})
+		if err != nil {
+			return &StatusError{Code: exitMote, Msg: err.Error()}
 		}
+		defer nw.Close()
+		cfg.NetSocket = nw.Socket()
+		if c.OnNetwork != nil {
+			c.OnNetwork(nw)
+		}
+	}
+
+	streams := qemu.Streams{Stdin: c.In, Stdout: stdout, Stderr: stderr}
+	if g.noStdin {
+		streams.Stdin = nil
+	}
+	streams.Record = func(r qemu.Record) {
+		if g.record != nil {
+			g.record(r)
+		}
+		if !o.verbose {
+			return
+		}
+		switch r.Kind {
+		case "log":
+			fmt.Fprintf(stderr, "mote: kernel: %s\n", r.Text)
+		case "fault":
+			fmt.Fprintf(stderr, "mote: kernel: fault: %s\n", r.Text)
+		}
+	}
+	if g.started != nil {
+		streams.Started = g.started
+	} else {
+		// A SIGTERM to mote run goes to the app, as to a process run by a shell's exec.
+		streams.Started = func(guest *qemu.Guest) {
+			// In a goroutine: Signal waits for QEMU to connect the kernel channel, and the
+			// signal watcher must stay free for a Ctrl-C meanwhile.
+			c.setOnTerm(func() { go guest.Signal(syscall.SIGTERM) })
+		}
+		defer c.setOnTerm(nil)
 	}
 	res, err := qemu.Run(ctx, binary, cfg, streams)
 	if err != nil {
@@ -202,7 +296,7 @@ func (c *CLI) boot(ctx context.Context, binary string, o *vmOptions, g guestSpec
 		}
 		return &StatusError{Code: exitMote, Msg: err.Error()}
 	}
-	c.printBacktrace(g.image, res.Faults)
+	printBacktrace(stderr, g.image, res.Faults)
 	switch {
 	case res.Exited && res.Status == 0:
 		return nil
@@ -212,6 +306,9 @@ func (c *CLI) boot(ctx context.Context, binary string, o *vmOptions, g guestSpec
 		return &StatusError{Code: exitMote, Msg: fmt.Sprintf("the guest ran out of memory with -m %s (kernel: %s); give it more, e.g. -m %s", g.memory, res.OutOfMem, biggerMemory(g.memory))}
 	case res.QEMUCode == 1 && res.QEMUError != "":
 		return &StatusError{Code: exitMote, Msg: "qemu failed: " + firstLine(res.QEMUError)}
+	case res.QEMUSignal != 0:
+		// Like a shell reporting a process killed by a signal: 128 + the signal.
+		return &StatusError{Code: 128 + int(res.QEMUSignal), Msg: fmt.Sprintf("QEMU was killed by signal %d (%v); the app did not exit", int(res.QEMUSignal), res.QEMUSignal)}
 	}
 	msg := "guest crashed (no exit status)"
 	if len(res.Faults) > 0 {
@@ -249,6 +346,9 @@ func checkVMOptions(o *vmOptions) error {
 	}
 	if err := cfg.Validate(); err != nil {
 		return &StatusError{Code: 2, Msg: err.Error()}
+	}
+	if _, err := tapOptions(o); err != nil {
+		return err
 	}
 	if o.memory != "" {
 		return checkMemory(o.memory)
@@ -371,15 +471,19 @@ func firstLine(s string) string {
 }
 
 // guestConfig is the QEMU configuration that boots g: the machine, the accelerator, the memory
-// and the kernel command line carrying argv, env and the TSC's frequency. Ports and the network
-// device are the caller's to add.
-func (c *CLI) guestConfig(o *vmOptions, g guestSpec) (qemu.Config, error) {
+// and the kernel command line carrying argv, env, the host name, a tap's addresses and the
+// TSC's frequency; and the tap device, if any. The network device and ports are the caller's
+// to add.
+func (c *CLI) guestConfig(o *vmOptions, g guestSpec) (cfg qemu.Config, tap string, err error) {
 	if err := checkMemory(g.memory); err != nil {
-		return qemu.Config{}, err
+		return cfg, "", err
+	}
+	if tap, err = tapOptions(o); err != nil {
+		return cfg, "", err
 	}
 	accel, err := c.pickAccel(o)
 	if err != nil {
-		return qemu.Config{}, err
+		return cfg, "", err
 	}
 	params := make([]cmdline.Param, 0, len(g.argv)+len(g.env)+2)
 	for _, a := range g.argv {
@@ -391,6 +495,16 @@ func (c *CLI) guestConfig(o *vmOptions, g guestSpec) (qemu.Config, error) {
 	if g.cwd != "" {
 		params = append(params, cmdline.Param{Key: "cwd", Value: g.cwd})
 	}
+	if h := hostName(g.hostname); h != "" {
+		params = append(params, cmdline.Param{Key: "hostname", Value: h})
+	}
+	if tap != "" {
+		for _, kv := range [][2]string{{"ip", o.ip}, {"gw", o.gw}, {"dns", o.dns}} {
+			if kv[1] != "" {
+				params = append(params, cmdline.Param{Key: kv[0], Value: kv[1]})
+			}
+		}
+	}
 	if o.trace {
 		params = append(params, cmdline.Param{Key: "trace", Value: "1"})
 		o.verbose = true
@@ -400,17 +514,17 @@ func (c *CLI) guestConfig(o *vmOptions, g guestSpec) (qemu.Config, error) {
 	}
 	line, err := cmdline.Encode(params)
 	if err != nil {
-		return qemu.Config{}, err
+		return cfg, "", err
 	}
 	return qemu.Config{
 		Machine: o.machine, Accel: accel, Memory: g.memory,
 		Kernel: g.image, Initrd: g.initrd, Cmdline: line,
-	}, nil
+	}, tap, nil
 }
 
 // printBacktrace symbolizes the program counters of a crash report (the
 // kernel's "fault pc" records) with the image's own line table.
-func (c *CLI) printBacktrace(image string, faults []string) {
+func printBacktrace(w io.Writer, image string, faults []string) {
 	var pcs []uint64
 	for _, f := range faults {
 		if pc, ok := symbolize.Frame(f); ok {
@@ -422,11 +536,63 @@ func (c *CLI) printBacktrace(image string, faults []string) {
 	}
 	tab, err := symbolize.Open(image)
 	if err != nil {
-		fmt.Fprintf(c.Err, "mote: cannot symbolize the backtrace: %v\n", err)
+		fmt.Fprintf(w, "mote: cannot symbolize the backtrace: %v\n", err)
 		return
 	}
-	fmt.Fprintln(c.Err, "mote: backtrace:")
+	fmt.Fprintln(w, "mote: backtrace:")
 	for _, pc := range pcs {
-		fmt.Fprintf(c.Err, "\t%#x %s\n", pc, tab.Describe(pc))
+		fmt.Fprintf(w, "\t%#x %s\n", pc, tab.Describe(pc))
 	}
+}
+
+// hostName makes a host name of an image or instance name (RFC 1123: letters, digits and
+// inner hyphens, at most 63 characters); "" if nothing is left.
+func hostName(s string) string {
+	b := make([]byte, 0, len(s))
+	for _, c := range []byte(strings.ToLower(s)) {
+		switch {
+		case c >= 'a' && c <= 'z', c >= '0' && c <= '9':
+			b = append(b, c)
+		case len(b) > 0 && b[len(b)-1] != '-':
+			b = append(b, '-')
+		}
+	}
+	return strings.Trim(string(b[:min(len(b), 63)]), "-")
+}
+
+// tapOptions checks --net, --ip, --gw and --dns and returns the tap device, or "" for the
+// user-mode network.
+func tapOptions(o *vmOptions) (string, error) {
+	bad := func(format string, args ...any) (string, error) {
+		return "", &StatusError{Code: exitFailure, Msg: fmt.Sprintf(format, args...)}
+	}
+	tap, isTap := strings.CutPrefix(o.net, "tap:")
+	switch {
+	case o.net == "" || o.net == "user":
+		if o.ip != "" || o.gw != "" || o.dns != "" {
+			return bad("--ip, --gw and --dns configure the guest on a tap network (--net tap:IFNAME); the user-mode network assigns 10.0.2.15")
+		}
+		return "", nil
+	case !isTap || tap == "" || strings.ContainsAny(tap, ", /"):
+		return bad("--net %q: use user, or tap:IFNAME with the name of a host tap device", o.net)
+	case o.ip == "":
+		return bad("--net %s: give the guest its address with --ip CIDR (and --gw IP, --dns IP); DHCP is not supported yet", o.net)
+	}
+	if p, err := netip.ParsePrefix(o.ip); err != nil || !p.Addr().Is4() {
+		return bad("--ip %q: want an IPv4 address with its prefix length, e.g. 10.9.0.2/24", o.ip)
+	}
+	for _, a := range [][2]string{{"--gw", o.gw}, {"--dns", o.dns}} {
+		if ip, err := netip.ParseAddr(a[1]); a[1] != "" && (err != nil || !ip.Is4()) {
+			return bad("%s %q: want an IPv4 address, e.g. 10.9.0.1", a[0], a[1])
+		}
+	}
+	return tap, nil
+}
+
+// randomMAC is a locally administered unicast address, so guests on one bridge differ.
+func randomMAC() string {
+	var b [6]byte
+	rand.Read(b[:])
+	b[0] = b[0]&^1 | 2
+	return fmt.Sprintf("%02x:%02x:%02x:%02x:%02x:%02x", b[0], b[1], b[2], b[3], b[4], b[5])
 }

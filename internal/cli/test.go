@@ -202,7 +202,8 @@ func TestBinaryArgs(flags []string) []string {
 }
 
 // testExtras lists host files a package's tests read from outside its directory: the standard
-// library's time tests load $GOROOT/lib/time/zoneinfo.zip by a path relative to the package.
+// library's time tests load $GOROOT/lib/time/zoneinfo.zip by a path relative to the package, and
+// net's sendfile tests $GOROOT/src/testdata (one text of 554 KiB).
 func testExtras(p *image.Package) []string {
 	if !p.Standard {
 		return nil
@@ -211,5 +212,8 @@ func testExtras(p *image.Package) []string {
 	if goroot == filepath.ToSlash(p.Dir) {
 		return nil
 	}
-	return []string{filepath.Join(filepath.FromSlash(goroot), "lib", "time", "zoneinfo.zip")}
+	root := filepath.FromSlash(goroot)
+	extras := []string{filepath.Join(root, "lib", "time", "zoneinfo.zip")}
+	shared, _ := filepath.Glob(filepath.Join(root, "src", "testdata", "*"))
+	return append(extras, shared...)
 }

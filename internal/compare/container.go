@@ -133,11 +133,7 @@ func (c *Container) Start(ctx context.Context, s StartOptions) (*Instance, error
 	ctrIP := fmt.Sprintf("10.254.%d.%d", block/64, block%64*4+2)
 
 	inst := newInstance("")
-	undo := func() {
-		for k := len(inst.cleanup) - 1; k >= 0; k-- {
-			inst.cleanup[k]()
-		}
-	}
+	undo := inst.undo
 	steps := [][]string{
 		{"netns", "add", netns},
 		{"link", "add", hostIf, "type", "veth", "peer", "name", ctrIf},

@@ -68,6 +68,14 @@ func (i *Instance) exited(err error) {
 	close(i.done)
 }
 
+// undo runs the cleanups of an instance that did not start.
+func (i *Instance) undo() {
+	for k := len(i.cleanup) - 1; k >= 0; k-- {
+		i.cleanup[k]()
+	}
+	i.cleanup = nil
+}
+
 // Stop ends the instance and waits for it, then undoes what starting it set up.
 func (i *Instance) Stop() {
 	i.once.Do(func() {

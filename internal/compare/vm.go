@@ -4,15 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
+	"io"
 	"os"
 	"os/exec"
-	"strconv"
+	"path/filepath"
 
 	"mote.dev/mote/internal/image"
 	"mote.dev/mote/internal/linuxvm"
 	"mote.dev/mote/internal/linuxvm/bootparam"
 	"mote.dev/mote/internal/qemu"
+	"mote.dev/mote/internal/usernet"
 )
 
 // The -m range both VMs are bisected over, in MiB: from the least mote accepts to twice its
@@ -80,21 +81,31 @@ func (l *LinuxVM) Start(ctx context.Context, s StartOptions) (*Instance, error) 
 		m.MemoryMiB = s.MemoryMiB
 	}
 	boot := bootparam.Config{Args: append([]string{"/app"}, l.Args...)}
-	var fwd []linuxvm.Forward
-	addr := ""
-	if l.Port != 0 {
-		fwd = append(fwd, linuxvm.Forward{HostPort: s.HostPort, GuestPort: l.Port})
-		addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(s.HostPort))
-	}
-	vm, err := l.guest.VM(m, boot, fwd...)
+	inst := newInstance("")
+	vm, err := l.guest.VM(m, boot)
 	if err != nil {
 		return nil, err
+	}
+	if l.Port != 0 {
+		// The network mote's own guest gets, so that both VMs' packets take one path.
+		dir, err := qemu.TempRunDir()
+		if err != nil {
+			return nil, err
+		}
+		inst.cleanup = append(inst.cleanup, func() { os.RemoveAll(dir) })
+		nw, addr, err := userNetwork(filepath.Join(dir, "net.sock"), s.HostPort, l.Port, inst.Output)
+		if err != nil {
+			inst.undo()
+			return nil, err
+		}
+		inst.cleanup = append(inst.cleanup, func() { nw.Close() })
+		vm.NetSocket, inst.Addr = nw.Socket(), addr
 	}
 	argv, err := linuxvm.Command(vm)
 	if err != nil {
+		inst.undo()
 		return nil, err
 	}
-	inst := newInstance(addr)
 	inst.explain = func(err error) error {
 		status, err := linuxvm.ExitStatus(err)
 		if err != nil {
@@ -103,6 +114,7 @@ func (l *LinuxVM) Start(ctx context.Context, s StartOptions) (*Instance, error) 
 		return fmt.Errorf("the app exited with status %d", status)
 	}
 	if err := inst.startCommand(exec.Command(argv[0], argv[1:]...), true); err != nil {
+		inst.undo()
 		return nil, err
 	}
 	return inst, nil
@@ -115,11 +127,12 @@ func (l *LinuxVM) Close() error {
 	return l.guest.Close()
 }
 
-// Mote boots the mote image under QEMU, as mote run does.
+// Mote boots the mote image under QEMU, as mote run does, on mote's user-mode network.
 type Mote struct {
-	Image string
-	QEMU  string
-	Port  int
+	Image   string
+	QEMU    string
+	Port    int
+	Network bool // the image's manifest asks for a network device
 	// Config gives the QEMU configuration of a boot with memMiB MiB (0: the default): the
 	// one mote run would use, without ports.
 	Config func(memMiB int) (qemu.Config, error)
@@ -147,27 +160,30 @@ func (m *Mote) Start(ctx context.Context, s StartOptions) (*Instance, error) {
 	if err != nil {
 		return nil, err
 	}
-	addr := ""
-	if m.Port != 0 {
-		cfg.Network = true
-		cfg.Publish = []qemu.Publish{{Proto: "tcp", HostIP: "127.0.0.1", HostPort: s.HostPort, GuestPort: m.Port}}
-		addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(s.HostPort))
-	}
 	if cfg.RunDir, err = qemu.TempRunDir(); err != nil {
 		return nil, err
 	}
+	inst := newInstance("")
+	inst.cleanup = append(inst.cleanup, func() { os.RemoveAll(cfg.RunDir) })
+	if m.Network || m.Port != 0 {
+		nw, addr, err := userNetwork(filepath.Join(cfg.RunDir, "net.sock"), s.HostPort, m.Port, inst.Output)
+		if err != nil {
+			inst.undo()
+			return nil, err
+		}
+		inst.cleanup = append(inst.cleanup, func() { nw.Close() })
+		cfg.NetSocket, inst.Addr = nw.Socket(), addr
+	}
 	if err := cfg.Validate(); err != nil {
-		os.RemoveAll(cfg.RunDir)
+		inst.undo()
 		return nil, err
 	}
-	inst := newInstance(addr)
-	inst.cleanup = append(inst.cleanup, func() { os.RemoveAll(cfg.RunDir) })
 	runCtx, cancel := context.WithCancel(context.Background())
 	inst.stop = cancel
 	streams := qemu.Streams{
 		Stdout:  inst.Output,
 		Stderr:  inst.Output,
-		Started: func(pid int) { inst.pid.Store(int64(pid)) },
+		Started: func(g *qemu.Guest) { inst.pid.Store(int64(g.Pid)) },
 		Record: func(r qemu.Record) {
 			if r.Kind == "log" || r.Kind == "fault" {
 				fmt.Fprintf(inst.Output, "mote: kernel: %s %s\n", r.Kind, r.Text)
@@ -192,6 +208,23 @@ func (m *Mote) Start(ctx context.Context, s StartOptions) (*Instance, error) {
 		inst.exited(err)
 	}()
 	return inst, nil
+}
+
+// userNetwork starts mote's user-mode network for one guest (package usernet, what mote run
+// gives a guest), publishing guestPort on 127.0.0.1:hostPort unless guestPort is 0, and
+// returns the address the app answers on.
+func userNetwork(socket string, hostPort, guestPort int, log io.Writer) (*usernet.Network, string, error) {
+	cfg := usernet.Config{
+		Socket: socket,
+		Log:    func(format string, args ...any) { fmt.Fprintf(log, "mote: "+format+"\n", args...) },
+	}
+	addr := ""
+	if guestPort != 0 {
+		p := usernet.Publish{Proto: "tcp", HostIP: "127.0.0.1", HostPort: hostPort, GuestPort: guestPort}
+		cfg.Publish, addr = []usernet.Publish{p}, p.Addr()
+	}
+	nw, err := usernet.Start(cfg)
+	return nw, addr, err
 }
 
 func (m *Mote) Close() error { return nil }

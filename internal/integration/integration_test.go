@@ -321,52 +321,54 @@ func TestUnhandledFault(t *testing.T) {
 	}
 }
 
-// TestPublishHTTP boots examples/http with -p and fetches its page from the host: virtio-net,
-// the kernel's driver, netstack in the guest and QEMU's port forward, end to end.
+// TestPublishHTTP boots examples/http with -p and fetches its page from the host: virtio-net
+// (over virtio-mmio on microvm and virtio-pci on q35), the kernel's driver, netstack in the guest
+// and mote's user-mode network, end to end.
 func TestPublishHTTP(t *testing.T) {
 	needQEMU(t)
 	t.Parallel()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	ctx, cancel := context.WithCancel(timeout(t))
-	defer cancel()
-	done := make(chan result, 1)
-	go func() {
-		done <- mote(ctx, t, "", "run", "-p", fmt.Sprintf("127.0.0.1:%d:8080", port), repo(t, "examples/http"))
-	}()
-	url := fmt.Sprintf("http://127.0.0.1:%d/ping", port)
-	var body string
-	for start := time.Now(); time.Since(start) < 5*time.Minute; time.Sleep(200 * time.Millisecond) {
-		select {
-		case r := <-done:
-			t.Fatalf("guest ended early: exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
-		default:
-		}
-		resp, err := (&http.Client{Timeout: 5 * time.Second}).Get(url)
-		if err != nil {
-			continue
-		}
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		body = string(b)
-		break
-	}
-	cancel()
-	r := <-done
-	if body != "hello from mote: /ping\n" {
-		t.Errorf("GET %s = %q\nstdout:\n%s\nstderr:\n%s", url, body, r.stdout, r.stderr)
-	}
-	if r.code != 130 {
-		t.Errorf("stopping the guest: exit %d, want 130", r.code)
+	for _, machine := range []string{"microvm", "q35"} {
+		t.Run(machine, func(t *testing.T) {
+			t.Parallel()
+			port := freePort(t, "tcp")
+			ctx, cancel := context.WithCancel(timeout(t))
+			defer cancel()
+			done := make(chan result, 1)
+			go func() {
+				done <- mote(ctx, t, "", "run", "--machine", machine, "-p", fmt.Sprintf("127.0.0.1:%d:8080", port), repo(t, "examples/http"))
+			}()
+			url := fmt.Sprintf("http://127.0.0.1:%d/ping", port)
+			var body string
+			for start := time.Now(); time.Since(start) < 5*time.Minute; time.Sleep(200 * time.Millisecond) {
+				select {
+				case r := <-done:
+					t.Fatalf("guest ended early: exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+				default:
+				}
+				resp, err := (&http.Client{Timeout: 5 * time.Second}).Get(url)
+				if err != nil {
+					continue
+				}
+				b, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				body = string(b)
+				break
+			}
+			cancel()
+			r := <-done
+			if body != "hello from mote: /ping\n" {
+				t.Errorf("GET %s = %q\nstdout:\n%s\nstderr:\n%s", url, body, r.stdout, r.stderr)
+			}
+			if r.code != 130 {
+				t.Errorf("stopping the guest: exit %d, want 130", r.code)
+			}
+		})
 	}
 }
 
-// TestFetchFromHost: a program in the guest fetches a page from a server on the host, through
-// QEMU's user network (the host is 10.0.2.2 from the guest).
+// TestFetchFromHost: a program in the guest fetches a page from a server on the host through
+// the user-mode network, by the gateway's address (10.0.2.2 is the host's loopback) and by the
+// name the network's resolver gives it; a closed port is refused at once.
 func TestFetchFromHost(t *testing.T) {
 	needQEMU(t)
 	t.Parallel()
@@ -375,8 +377,47 @@ func TestFetchFromHost(t *testing.T) {
 	}))
 	defer srv.Close()
 	port := srv.Listener.Addr().(*net.TCPAddr).Port
-	r := mote(timeout(t), t, "", "run", prog(t, "fetch"), "--", fmt.Sprintf("http://10.0.2.2:%d/", port))
-	if r.code != 0 || r.stdout != "200 OK \"host says hi\"\n" {
+	closed := freePort(t, "tcp")
+	r := mote(timeout(t), t, "", "run", prog(t, "fetch"), "--",
+		fmt.Sprintf("http://10.0.2.2:%d/", port),
+		fmt.Sprintf("http://host.mote.internal:%d/by-name", port),
+		fmt.Sprintf("http://10.0.2.2:%d/", closed))
+	want := "200 OK \"host says hi\"\n200 OK \"host says hi\"\n"
+	if r.code != 1 || !strings.HasPrefix(r.stdout, want) || !strings.Contains(r.stdout, "connection refused") {
+		t.Errorf("exit %d (want 1: the last fetch is refused)\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+	}
+}
+
+// freePort is a host port that was free a moment ago.
+func freePort(t *testing.T, network string) int {
+	t.Helper()
+	if network == "udp" {
+		c, err := net.ListenPacket("udp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		return c.LocalAddr().(*net.UDPAddr).Port
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// TestHostname: the guest is named after its image, and on the user-mode network its name
+// resolves to its address and host.mote.internal to the host; net.Interfaces lists lo and
+// eth0 with their addresses (netlink route dumps).
+func TestHostname(t *testing.T) {
+	needQEMU(t)
+	t.Parallel()
+	r := mote(timeout(t), t, "", "run", prog(t, "whoami"))
+	want := "whoami [10.0.2.15] [10.0.2.2]\n" +
+		"1 lo 65536 up|loopback|running 0 [127.0.0.1/8 ::1/128]\n" +
+		"2 eth0 1500 up|broadcast|multicast|running 6 [10.0.2.15/24]\n"
+	if r.code != 0 || r.stdout != want {
 		t.Errorf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
 	}
 }

@@ -40,10 +40,14 @@ type Config struct {
 	Initrd  string // optional PVH module (the package files for mote test)
 	Cmdline string // kernel command line
 	RunDir  string // directory holding the chardev sockets
-	// Network gives the guest a virtio-net device on QEMU's user network; Publish
-	// forwards host ports to it.
-	Network bool
-	Publish []Publish
+	// NetSocket, if set, gives the guest a virtio-net device whose frames go over
+	// this stream socket (a usernet.Network, or anything speaking QEMU's stream
+	// netdev framing).
+	NetSocket string
+	// Tap, if set, puts the guest's network device on this host tap device instead.
+	Tap string
+	// MAC is the network device's address; empty: QEMU's default.
+	MAC string
 }
 
 // SocketPath is where the chardev for a serial port connects.
@@ -60,9 +64,6 @@ func (c *Config) Validate() error {
 	case AccelKVM, AccelTCG:
 	default:
 		return fmt.Errorf("unknown accelerator %q (use kvm or tcg)", c.Accel)
-	}
-	if c.Network && c.Machine != MachineMicroVM {
-		return fmt.Errorf("a network device needs --machine microvm for now (the kernel drives virtio-mmio, not yet virtio-pci)")
 	}
 	return nil
 }
@@ -103,9 +104,25 @@ func (c *Config) Args() []string {
 	if c.Initrd != "" {
 		args = append(args, "-initrd", c.Initrd)
 	}
-	if c.Network {
-		args = append(args, c.netArgs()...)
+	if c.NetSocket != "" || c.Tap != "" {
+		if c.NetSocket != "" {
+			// The stream netdev (QEMU 7.2 and newer) connects to mote's user-mode network.
+			args = append(args, "-netdev", "stream,id=net0,server=off,addr.type=unix,addr.path="+escapeOpt(c.NetSocket))
+		} else {
+			args = append(args, "-netdev", "tap,id=net0,ifname="+escapeOpt(c.Tap)+",script=no,downscript=no")
+		}
+		mac := ""
+		if c.MAC != "" {
+			mac = ",mac=" + c.MAC
+		}
+		if c.Machine == MachineMicroVM {
+			args = append(args, "-device", "virtio-net-device,netdev=net0"+mac, "-global", "virtio-mmio.force-legacy=false")
+		} else {
+			// Modern virtio-pci only, and no option ROM: nothing here boots from the network.
+			args = append(args, "-device", "virtio-net-pci,netdev=net0,disable-legacy=on,romfile="+mac)
+		}
 	}
+
 	return append(args, "-append", c.Cmdline)
 }
 

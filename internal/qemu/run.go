@@ -25,10 +25,46 @@ type Streams struct {
 	// Record is called for each kernel channel record (COM3) as it arrives, e.g. to show log
 	// records with -v. It may be nil.
 	Record func(Record)
-	// Started, if set, is called with QEMU's process id once it runs, for watching it from
-	// outside (mote compare reads its memory use).
-	Started func(pid int)
+	// Started, if set, is called once QEMU runs, with the handle to reach the guest.
+	Started func(*Guest)
 }
+
+// Guest is a running guest: QEMU's process and the host's end of the kernel channel.
+type Guest struct {
+	Pid int // QEMU's process id
+
+	proc  *os.Process
+	once  sync.Once
+	ready chan struct{} // closed when QEMU connected COM3, or will not
+	mu    sync.Mutex    // serializes requests
+	conn  *net.UnixConn // COM3; nil if QEMU never connected
+}
+
+func (g *Guest) connected(c *net.UnixConn) {
+	g.once.Do(func() {
+		g.conn = c
+		close(g.ready)
+	})
+}
+
+// Signal asks the guest's kernel to raise sig in the app (the "signal" request of the kernel
+// channel), as kill(2) from outside would.
+func (g *Guest) Signal(sig syscall.Signal) error {
+	<-g.ready
+	if g.conn == nil {
+		return errors.New("the guest is not running")
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if _, err := fmt.Fprintf(g.conn, "signal %d\n", int(sig)); err != nil {
+		return fmt.Errorf("the guest is not running: %w", err)
+	}
+	return nil
+}
+
+// Kill ends QEMU at once (SIGKILL); the guest's app gets no chance to clean up. Through the
+// os.Process, which knows when QEMU has been waited for: its pid may be reused after that.
+func (g *Guest) Kill() error { return g.proc.Kill() }
 
 // Record is one line of the kernel channel: kind is "log", "exit" or "fault".
 type Record struct {
@@ -37,12 +73,14 @@ type Record struct {
 
 // Result is what happened to a guest.
 type Result struct {
-	Status    int    // the app's exit status, if Exited
-	Exited    bool   // the guest reported an exit status
-	OutOfMem  string // the kernel's out-of-memory log record, if any
-	Faults    []string
-	QEMUCode  int    // QEMU's own exit code
-	QEMUError string // what QEMU printed on its stderr
+	Status   int    // the app's exit status, if Exited
+	Exited   bool   // the guest reported an exit status
+	OutOfMem string // the kernel's out-of-memory log record, if any
+	Faults   []string
+	QEMUCode int // QEMU's own exit code
+	// QEMUSignal is the signal that killed QEMU, if one did (e.g. SIGKILL from mote kill).
+	QEMUSignal syscall.Signal
+	QEMUError  string // what QEMU printed on its stderr
 }
 
 // Kill grace: after the interrupt, QEMU gets this long to exit on SIGTERM before SIGKILL.
@@ -70,14 +108,17 @@ func Run(ctx context.Context, binary string, cfg Config, s Streams) (*Result, er
 	cmd.Stdout = &qemuErr
 	cmd.Stderr = &qemuErr
 	// Its own process group: a Ctrl-C on the terminal reaches mote, which stops QEMU itself.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// If mote itself dies (SIGKILL), QEMU goes with it instead of running on unwatched.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("starting %s: %w", binary, err)
 	}
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
+	guest := &Guest{Pid: cmd.Process.Pid, proc: cmd.Process, ready: make(chan struct{})}
+	defer guest.connected(nil)
 	if s.Started != nil {
-		s.Started(cmd.Process.Pid)
+		s.Started(guest)
 	}
 
 	res := &Result{}
@@ -103,6 +144,7 @@ func Run(ctx context.Context, binary string, cfg Config, s Streams) (*Result, er
 	})
 	serve(lns[1], func(c *net.UnixConn) { copyOut(s.Stderr, c) })
 	serve(lns[2], func(c *net.UnixConn) {
+		guest.connected(c)
 		r := bufio.NewReader(c)
 		for {
 			line, err := r.ReadString('\n')
@@ -149,6 +191,9 @@ func Run(ctx context.Context, binary string, cfg Config, s Streams) (*Result, er
 	case waitErr == nil:
 	case errors.As(waitErr, &ee):
 		res.QEMUCode = ee.ExitCode()
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			res.QEMUSignal = ws.Signal()
+		}
 	default:
 		return nil, waitErr
 	}

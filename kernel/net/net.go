@@ -15,6 +15,7 @@ import (
 	"time"
 	"unsafe"
 
+	"gvisor.dev/gvisor/pkg/log"
 	"gvisor.dev/gvisor/pkg/tcpip"
 	"gvisor.dev/gvisor/pkg/tcpip/header"
 	"gvisor.dev/gvisor/pkg/tcpip/link/loopback"
@@ -52,6 +53,9 @@ func init() {
 	if e != 0 {
 		return // not running on mote's kernel (a test on the host)
 	}
+	// Netstack's log lines (a dropped segment, a port in use) are about the
+	// traffic, not the app, and would land on the app's stderr.
+	log.SetTarget(discard{})
 	s := newStack()
 	svc := &service{stack: s, socks: map[int64]*sock{}}
 	f := os.NewFile(fd, "mote-socket-service")
@@ -63,6 +67,11 @@ func init() {
 		runtime.GOMAXPROCS(2)
 	}
 }
+
+// discard is a netstack log target that drops everything.
+type discard struct{}
+
+func (discard) Emit(int, log.Level, time.Time, string, ...any) {}
 
 func newStack() *stack.Stack {
 	s := stack.New(stack.Options{

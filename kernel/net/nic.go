@@ -28,38 +28,37 @@ const (
 	frameMTU  = 1514 // an Ethernet frame with a 1500-byte payload
 )
 
-// QEMU's user network: the guest's address, its gateway and resolver.
-var (
-	guestAddr = tcpip.AddrFrom4([4]byte{10, 0, 2, 15})
-	gateway   = tcpip.AddrFrom4([4]byte{10, 0, 2, 2})
-)
-
 // attachDevice connects the kernel's network device, if the guest has one,
 // and returns the routes it adds.
 func attachDevice(s *stack.Stack) []tcpip.Route {
-	var mac [6]byte
-	fd, _, e := syscall.RawSyscall(nrNetOpen, uintptr(unsafe.Pointer(&mac[0])), 0, 0)
+	// struct { mac [6]byte; prefix, _ uint8; ip, gw [4]byte }, from the kernel
+	// command line (QEMU's user network unless mote run --ip says otherwise).
+	var cfg [16]byte
+	fd, _, e := syscall.RawSyscall(nrNetOpen, uintptr(unsafe.Pointer(&cfg[0])), 0, 0)
 	if e != 0 {
 		return nil // no network device: loopback only
 	}
-	ch := channel.New(256, frameMTU, tcpip.LinkAddress(mac[:]))
+	mac, prefix := cfg[:6], int(cfg[6])
+	addr, gw := tcpip.AddrFrom4Slice(cfg[8:12]), tcpip.AddrFrom4Slice(cfg[12:16])
+	ch := channel.New(256, frameMTU, tcpip.LinkAddress(mac))
 	if err := s.CreateNIC(deviceNIC, ethernet.New(ch)); err != nil {
 		println("mote: network device:", err.String())
 		return nil
 	}
 	if err := s.AddProtocolAddress(deviceNIC, tcpip.ProtocolAddress{
 		Protocol:          ipv4.ProtocolNumber,
-		AddressWithPrefix: tcpip.AddressWithPrefix{Address: guestAddr, PrefixLen: 24},
+		AddressWithPrefix: tcpip.AddressWithPrefix{Address: addr, PrefixLen: prefix},
 	}, stack.AddressProperties{}); err != nil {
 		println("mote: network address:", err.String())
 		return nil
 	}
 	go receive(os.NewFile(fd, "mote-network-device"), ch)
 	go transmit(ch)
-	return []tcpip.Route{
-		{Destination: subnet(guestAddr, 24), NIC: deviceNIC},
-		{Destination: header.IPv4EmptySubnet, Gateway: gateway, NIC: deviceNIC},
+	routes := []tcpip.Route{{Destination: subnet(addr, prefix), NIC: deviceNIC}}
+	if gw != tcpip.AddrFrom4([4]byte{}) {
+		routes = append(routes, tcpip.Route{Destination: header.IPv4EmptySubnet, Gateway: gw, NIC: deviceNIC})
 	}
+	return routes
 }
 
 func subnet(a tcpip.Address, prefix int) tcpip.Subnet {

@@ -1,12 +1,12 @@
 package net
 
 import (
-	"bytes"
 	"encoding/binary"
 	"io"
 	"sync"
 	"sync/atomic"
 	"syscall"
+	"time"
 	"unsafe"
 
 	"gvisor.dev/gvisor/pkg/tcpip"
@@ -120,6 +120,18 @@ const (
 	tcpKeepcnt   = 6
 
 	ipv6V6only = 26
+
+	ipprotoIP         = 0
+	ipTOS             = 1
+	ipTTL             = 2
+	ipMulticastTTL    = 33
+	ipMulticastLoop   = 34
+	ipv6UnicastHops   = 16
+	ipv6MulticastHops = 18
+	ipv6MulticastLoop = 19
+	ipv6TClass        = 67
+
+	defaultTTL = 64 // netstack's, and Linux's
 
 	msgPeek     = 0x2
 	msgDontwait = 0x40
@@ -362,6 +374,32 @@ func total(bufs [][]byte) int {
 	return n
 }
 
+// vecReader reads the app's buffers in place: netstack takes what its send
+// buffer has room for, and a 1 GiB writev is never copied whole.
+type vecReader struct {
+	bufs [][]byte
+	n    int
+}
+
+func (r *vecReader) Read(p []byte) (int, error) {
+	k := 0
+	for k < len(p) && len(r.bufs) > 0 {
+		c := copy(p[k:], r.bufs[0])
+		k += c
+		r.n -= c
+		if r.bufs[0] = r.bufs[0][c:]; len(r.bufs[0]) == 0 {
+			r.bufs = r.bufs[1:]
+		}
+	}
+	if k == 0 && len(p) > 0 {
+		return 0, io.EOF
+	}
+	return k, nil
+}
+
+// Len is how much is left to read.
+func (r *vecReader) Len() int { return r.n }
+
 // msghdr fields (struct msghdr, amd64).
 func msghdr(addr uint64) (name, namelen, iov, iovlen uint64) {
 	h := userBytes(addr, 56)
@@ -389,11 +427,19 @@ func (svc *service) recv(r *request, s *sock) (int64, bool) {
 	if want == 0 && s.typ == sockStream {
 		return 0, true
 	}
-	w := &vecWriter{bufs: bufs}
-	res, err := s.ep.Read(&tcpip.LimitedWriter{W: w, N: int64(want)}, tcpip.ReadOptions{
+	var dst io.Writer = &tcpip.LimitedWriter{W: &vecWriter{bufs: bufs}, N: int64(want)}
+	if want == 0 {
+		// A datagram read into no room is still read, and dropped, as on
+		// Linux; netstack would call the empty buffer bad.
+		dst = io.Discard
+	}
+	res, err := s.ep.Read(dst, tcpip.ReadOptions{
 		Peek:           flags&msgPeek != 0,
 		NeedRemoteAddr: addr != 0,
 	})
+	if want == 0 {
+		res.Count = 0
+	}
 	if _, block := err.(*tcpip.ErrWouldBlock); block {
 		return 0, false
 	}
@@ -456,11 +502,11 @@ func (svc *service) send(r *request, s *sock) (int64, bool) {
 			to = &fa
 		}
 	}
-	data := bytes.Join(bufs, nil)
-	if len(data) == 0 && s.typ == sockStream {
+	src := &vecReader{bufs: bufs, n: total(bufs)}
+	if src.n == 0 && s.typ == sockStream {
 		return 0, true
 	}
-	n, err := s.ep.Write(bytes.NewReader(data), tcpip.WriteOptions{To: to})
+	n, err := s.ep.Write(src, tcpip.WriteOptions{To: to})
 	if _, block := err.(*tcpip.ErrWouldBlock); block {
 		return 0, false
 	}
@@ -594,10 +640,63 @@ func (svc *service) setsockopt(s *sock, level, name int, b []byte) int64 {
 		return svc.keepalive(s, name, n)
 	case level == ipprotoIPv6 && name == ipv6V6only:
 		so.SetV6Only(v)
+	case level == ipprotoIP && name == ipMulticastLoop, level == ipprotoIPv6 && name == ipv6MulticastLoop:
+		so.SetMulticastLoop(v)
 	default:
+		if opt, ok := ipIntOpt(level, name); ok {
+			return svc.setIPInt(s, level, name, opt, n)
+		}
 		return errno(syscall.ENOPROTOOPT)
 	}
 	return 0
+}
+
+// ipIntOpt maps the integer IP options to netstack's.
+func ipIntOpt(level, name int) (tcpip.SockOptInt, bool) {
+	switch {
+	case level == ipprotoIP && name == ipTOS:
+		return tcpip.IPv4TOSOption, true
+	case level == ipprotoIP && name == ipTTL:
+		return tcpip.IPv4TTLOption, true
+	case level == ipprotoIP && name == ipMulticastTTL, level == ipprotoIPv6 && name == ipv6MulticastHops:
+		return tcpip.MulticastTTLOption, true
+	case level == ipprotoIPv6 && name == ipv6UnicastHops:
+		return tcpip.IPv6HopLimitOption, true
+	case level == ipprotoIPv6 && name == ipv6TClass:
+		return tcpip.IPv6TrafficClassOption, true
+	}
+	return 0, false
+}
+
+// setIPInt checks a value as Linux does (ip(7), ipv6(7)): a TTL or hop
+// limit is 1-255, or -1 for the default.
+func (svc *service) setIPInt(s *sock, level, name int, opt tcpip.SockOptInt, n int) int64 {
+	switch opt {
+	case tcpip.IPv4TTLOption:
+		if n == -1 {
+			n = tcpip.UseDefaultIPv4TTL
+		} else if n < 1 || n > 255 {
+			return errno(syscall.EINVAL)
+		}
+	case tcpip.IPv6HopLimitOption:
+		if n < -1 || n > 255 {
+			return errno(syscall.EINVAL)
+		}
+	case tcpip.MulticastTTLOption:
+		if n == -1 {
+			n = 1
+		} else if n < 0 || n > 255 {
+			return errno(syscall.EINVAL)
+		}
+	case tcpip.IPv4TOSOption, tcpip.IPv6TrafficClassOption:
+		if n < -1 || n > 255 {
+			return errno(syscall.EINVAL)
+		}
+		if n == -1 {
+			n = 0
+		}
+	}
+	return result(s.ep.SetSockOptInt(opt, n))
 }
 
 func (svc *service) keepalive(s *sock, name, n int) int64 {
@@ -646,10 +745,41 @@ func (svc *service) getsockopt(s *sock, level, name int, addr, lenp uint64) int6
 		v = b2i(s.ep.Readiness(0) == 0 && s.typ == sockStream && isListening(s))
 	case level == ipprotoTCP && name == tcpNodelay:
 		v = b2i(!so.GetDelayOption())
+	case level == ipprotoTCP && name == tcpKeepcnt:
+		n, err := s.ep.GetSockOptInt(tcpip.KeepaliveCountOption)
+		if err != nil {
+			return result(err)
+		}
+		v = int32(n)
+	case level == ipprotoTCP && name == tcpKeepidle:
+		var o tcpip.KeepaliveIdleOption
+		if err := s.ep.GetSockOpt(&o); err != nil {
+			return result(err)
+		}
+		v = int32(time.Duration(o) / time.Second)
+	case level == ipprotoTCP && name == tcpKeepintvl:
+		var o tcpip.KeepaliveIntervalOption
+		if err := s.ep.GetSockOpt(&o); err != nil {
+			return result(err)
+		}
+		v = int32(time.Duration(o) / time.Second)
 	case level == ipprotoIPv6 && name == ipv6V6only:
 		v = b2i(so.GetV6Only())
+	case level == ipprotoIP && name == ipMulticastLoop, level == ipprotoIPv6 && name == ipv6MulticastLoop:
+		v = b2i(so.GetMulticastLoop())
 	default:
-		return errno(syscall.ENOPROTOOPT)
+		opt, ok := ipIntOpt(level, name)
+		if !ok {
+			return errno(syscall.ENOPROTOOPT)
+		}
+		n, err := s.ep.GetSockOptInt(opt)
+		if err != nil {
+			return result(err)
+		}
+		if opt == tcpip.IPv4TTLOption && n == tcpip.UseDefaultIPv4TTL || opt == tcpip.IPv6HopLimitOption && n == tcpip.UseDefaultIPv6HopLimit {
+			n = defaultTTL
+		}
+		v = int32(n)
 	}
 	lp := userU32(lenp)
 	var b [4]byte

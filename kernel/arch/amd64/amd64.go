@@ -15,6 +15,9 @@ func Inb(port uint16) uint8
 // Outl writes v to I/O port port.
 func Outl(port uint16, v uint32)
 
+// Inl reads a 32-bit value from I/O port port.
+func Inl(port uint16) uint32
+
 // Rdmsr reads model-specific register msr.
 func Rdmsr(msr uint32) uint64
 

@@ -18,6 +18,12 @@ TEXT ·Outl(SB),NOSPLIT,$0-8
 	OUTL
 	RET
 
+TEXT ·Inl(SB),NOSPLIT,$0-12
+	MOVW	port+0(FP), DX
+	INL
+	MOVL	AX, ret+8(FP)
+	RET
+
 TEXT ·Rdmsr(SB),NOSPLIT,$0-16
 	MOVL	msr+0(FP), CX
 	RDMSR

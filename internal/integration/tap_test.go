@@ -1,0 +1,61 @@
+package integration
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+// TestTapBridge puts two guests on one bridge, each on its own tap device with a static
+// address, inside a network namespace the test makes (never the host's own interfaces): the
+// client guest fetches a page from the server guest.
+func TestTapBridge(t *testing.T) {
+	needQEMU(t)
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: makes a network namespace with a bridge and tap devices")
+	}
+	if _, err := exec.LookPath("ip"); err != nil {
+		t.Skip("needs ip (apt-get install iproute2)")
+	}
+	t.Parallel()
+	ns := fmt.Sprintf("mote-test-%d", os.Getpid())
+	sh := func(args ...string) {
+		t.Helper()
+		if out, err := exec.Command(args[0], args[1:]...).CombinedOutput(); err != nil {
+			t.Fatalf("%s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+	sh("ip", "netns", "add", ns)
+	t.Cleanup(func() { exec.Command("ip", "netns", "del", ns).Run() })
+	in := func(args ...string) { t.Helper(); sh(append([]string{"ip", "netns", "exec", ns}, args...)...) }
+	in("ip", "link", "add", "br0", "type", "bridge")
+	for _, tap := range []string{"tap0", "tap1"} {
+		in("ip", "tuntap", "add", "dev", tap, "mode", "tap")
+		in("ip", "link", "set", tap, "master", "br0")
+		in("ip", "link", "set", tap, "up")
+	}
+	in("ip", "link", "set", "br0", "up")
+
+	bin := buildMote(t)
+	ctx, cancel := context.WithCancel(timeout(t))
+	defer cancel()
+	server := exec.CommandContext(ctx, "ip", "netns", "exec", ns, bin, "run",
+		"--net", "tap:tap0", "--ip", "10.9.0.2/24", prog(t, "httpload"))
+	var serverOut syncBuffer
+	server.Stdout, server.Stderr = &serverOut, &serverOut
+	if err := server.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer server.Wait()
+	defer cancel()
+	client := exec.CommandContext(ctx, "ip", "netns", "exec", ns, bin, "run",
+		"--net", "tap:tap1", "--ip", "10.9.0.3/24", "-e", "FETCH_WAIT=5m",
+		prog(t, "fetch"), "--", "http://10.9.0.2:8080/from-the-other-guest")
+	out, err := client.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), `200 OK "ok /from-the-other-guest"`) {
+		t.Errorf("client guest: %v\n%s\nserver guest:\n%s", err, out, serverOut.String())
+	}
+}
