@@ -242,8 +242,8 @@ func peakRSS(inst *Instance) int64 {
 // waitReady waits for the first HTTP response on the instance's address (any status but
 // 5xx), or without a port for its first line of output.
 //
-// A probe that reaches QEMU's port forward before the guest listens is accepted by QEMU and
-// then held, not refused, until the guest answers or never does. So probes do not wait for
+// A probe that reaches a VM's published port before the guest is up is accepted by the
+// network on the host and then held, not refused, until the guest answers or never does. So probes do not wait for
 // each other: a new one starts every probeEvery, up to maxProbes at a time, each given
 // probeTimeout, and the first answer ends the wait.
 func waitReady(ctx context.Context, inst *Instance, o Options) error {
