@@ -121,6 +121,7 @@ var syscallTable = [linux.NumSyscalls]sysHandler{
 	// Sockets, forwarded to the socket service (sys_socket.go).
 	linux.SYS_SOCKET:      sysSocket,
 	linux.SYS_SOCKETPAIR:  sysSocketpair,
+	linux.SYS_SENDFILE:    sysSendfile,
 	linux.SYS_BIND:        sysBind,
 	linux.SYS_LISTEN:      sysListen,
 	linux.SYS_ACCEPT:      sysAccept,

@@ -272,6 +272,12 @@ func forwardOn(t *thread, fd uint64, bufs ...uint64) int64 {
 // sockaddrMax bounds the socket addresses the service reads or writes.
 const sockaddrMax = 128
 
+// isUnixgram reports whether fd is a unix-domain datagram socket.
+func isUnixgram(fd uint64) bool {
+	e := getFD(fd)
+	return e != nil && e.kind == fkUnix && unixSockets[e.obj].dgram
+}
+
 // isUnix reports whether fd is a unix-domain socket, served in the kernel.
 func isUnix(fd uint64) bool {
 	e := getFD(fd)
@@ -370,6 +376,13 @@ func sysGetsockopt(t *thread, f *Frame) int64 {
 }
 
 func sysSendto(t *thread, f *Frame) int64 {
+	if isUnixgram(f.RDI) {
+		buf, ok := userBytes(uintptr(f.RSI), uintptr(f.RDX), false)
+		if !ok {
+			return errno(linux.EFAULT)
+		}
+		return dgramSend(t, getFD(f.RDI), buf, f.R8, f.R9)
+	}
 	if isUnix(f.RDI) {
 		return unixBuf(t, f, true)
 	}
@@ -380,6 +393,17 @@ func sysSendto(t *thread, f *Frame) int64 {
 }
 
 func sysRecvfrom(t *thread, f *Frame) int64 {
+	if isUnixgram(f.RDI) {
+		buf, ok := userBytes(uintptr(f.RSI), uintptr(f.RDX), true)
+		if !ok {
+			return errno(linux.EFAULT)
+		}
+		r, total := dgramRecv(t, getFD(f.RDI), buf, f.R8, f.R9, f.R10&msgPeek != 0)
+		if r >= 0 && f.R10&msgTruncFlag != 0 {
+			return int64(total)
+		}
+		return r
+	}
 	if isUnix(f.RDI) {
 		if f.R8 != 0 && f.R9 != 0 && !writeU32(uintptr(f.R9), 0) {
 			return errno(linux.EFAULT)
@@ -415,6 +439,9 @@ func sysSendmsg(t *thread, f *Frame) int64 {
 	if !msghdrOK(uintptr(f.RSI), false) {
 		return errno(linux.EFAULT)
 	}
+	if isUnixgram(f.RDI) {
+		return dgramMsg(t, f, true)
+	}
 	if isUnix(f.RDI) {
 		return unixMsg(t, f, true)
 	}
@@ -424,6 +451,9 @@ func sysSendmsg(t *thread, f *Frame) int64 {
 func sysRecvmsg(t *thread, f *Frame) int64 {
 	if !msghdrOK(uintptr(f.RSI), true) {
 		return errno(linux.EFAULT)
+	}
+	if isUnixgram(f.RDI) {
+		return dgramMsg(t, f, false)
 	}
 	if isUnix(f.RDI) {
 		return unixMsg(t, f, false)
@@ -575,4 +605,26 @@ func unixMsg(t *thread, f *Frame, write bool) int64 {
 		writeU32(hdr+48, 0) // msg_flags
 	}
 	return r
+}
+
+// sysSendfile implements sendfile(2) from a file to a TCP or UDP socket: the
+// service reads the file through the kernel and sends what netstack takes.
+// Other destinations get EINVAL, which Go (and most programs) answer by
+// copying with read and write.
+func sysSendfile(t *thread, f *Frame) int64 {
+	out, in, offp := f.RDI, f.RSI, f.RDX
+	ie := getFD(in)
+	if ie == nil || getFD(out) == nil {
+		return errno(linux.EBADF)
+	}
+	if ie.kind != fkFile || ie.flags&linux.O_ACCMODE == linux.O_WRONLY {
+		return errno(linux.EINVAL)
+	}
+	if getFD(out).kind != fkSocket {
+		return errno(linux.EINVAL)
+	}
+	if offp != 0 && !userOK(uintptr(offp), 8, true) {
+		return errno(linux.EFAULT)
+	}
+	return forwardOn(t, out)
 }

@@ -37,6 +37,11 @@ type unixSocket struct {
 	qN      int
 	backlog int
 	gen     uint64
+	life    uint32 // counts the slot's sockets, so a stale peer index is caught
+
+	dgram    bool       // SOCK_DGRAM: messages in dq, sent to a name or the peer
+	dq       dgramQueue // received messages
+	peerLife uint32     // the peer's life when connect chose it
 }
 
 var unixSockets [maxUnixSockets]unixSocket
@@ -44,17 +49,21 @@ var unixSockets [maxUnixSockets]unixSocket
 func newUnixSocket() int32 {
 	for i := range unixSockets {
 		if !unixSockets[i].used {
-			unixSockets[i] = unixSocket{used: true, peer: -1, rx: -1, tx: -1}
+			life := unixSockets[i].life + 1
+			unixSockets[i] = unixSocket{used: true, peer: -1, rx: -1, tx: -1, life: life}
 			return int32(i)
 		}
 	}
 	return -1
 }
 
-// unixSocket makes the socket for socket(AF_UNIX, SOCK_STREAM, 0).
+// unixSocketCall makes the socket for socket(AF_UNIX, SOCK_STREAM or SOCK_DGRAM, 0).
 func unixSocketCall(typ, proto uint64) int64 {
-	if typ&sockTypeMask != sockStream {
-		return errno(linux.ESOCKTNOSUPPORT) // datagram and seqpacket unix sockets are not served yet
+	if typ&^(sockTypeMask|linux.O_NONBLOCK|linux.O_CLOEXEC) != 0 {
+		return errno(linux.EINVAL)
+	}
+	if t := typ & sockTypeMask; t != sockStream && t != sockDgram {
+		return errno(linux.ESOCKTNOSUPPORT) // seqpacket unix sockets are not served yet
 	}
 	if proto != 0 {
 		return errno(linux.EPROTONOSUPPORT)
@@ -63,6 +72,7 @@ func unixSocketCall(typ, proto uint64) int64 {
 	if s < 0 {
 		return errno(linux.ENFILE)
 	}
+	unixSockets[s].dgram = typ&sockTypeMask == sockDgram
 	fd := allocFD(fkUnix, s, linux.O_RDWR|typ&linux.O_NONBLOCK, typ&linux.O_CLOEXEC != 0)
 	if fd < 0 {
 		unixSockets[s].used = false
@@ -139,6 +149,9 @@ func unixListen(fd, backlog uint64) int64 {
 	u, _, e := unixOf(fd)
 	if e != 0 {
 		return errno(e)
+	}
+	if u.dgram {
+		return errno(linux.EOPNOTSUPP)
 	}
 	if u.state != usBound && u.state != usListening {
 		return errno(linux.EINVAL)
@@ -223,6 +236,9 @@ func unixConnect(fd, addr, n uint64) int64 {
 	if e != 0 {
 		return errno(e)
 	}
+	if u.dgram {
+		return dgramConnect(u, addr, n)
+	}
 	if u.state == usConnected {
 		return errno(linux.EISCONN)
 	}
@@ -245,6 +261,9 @@ func unixConnect(fd, addr, n uint64) int64 {
 		return errno(linux.ECONNREFUSED)
 	}
 	li := inodes[r.ino].usock - 1
+	if li >= 0 && unixSockets[li].used && unixSockets[li].dgram {
+		return errno(linux.EPROTOTYPE)
+	}
 	if li < 0 || !unixSockets[li].used || unixSockets[li].state != usListening {
 		return errno(linux.ECONNREFUSED)
 	}
@@ -280,6 +299,9 @@ func unixAccept(t *thread, fd, addr, addrlen, flags uint64) int64 {
 	if e != 0 {
 		return errno(e)
 	}
+	if u.dgram {
+		return errno(linux.EOPNOTSUPP)
+	}
 	if u.state != usListening {
 		return errno(linux.EINVAL)
 	}
@@ -313,7 +335,7 @@ func unixAccept(t *thread, fd, addr, addrlen, flags uint64) int64 {
 func unixName(u *unixSocket, peer bool, addr, addrlen uint64) int64 {
 	src := u
 	if peer {
-		if u.state != usConnected {
+		if u.dgram && (u.peer < 0 || unixSockets[u.peer].life != u.peerLife) || !u.dgram && u.state != usConnected {
 			return errno(linux.ENOTCONN)
 		}
 		src = &unixSockets[u.peer]
@@ -337,6 +359,13 @@ func unixName(u *unixSocket, peer bool, addr, addrlen uint64) int64 {
 // unixIO reads or writes a connected socket through its pipes.
 func unixIO(t *thread, e *fdEntry, buf []byte, write bool) int64 {
 	u := &unixSockets[e.obj]
+	if u.dgram {
+		if write {
+			return dgramSend(t, e, buf, 0, 0)
+		}
+		r, _ := dgramRecv(t, e, buf, 0, 0, false)
+		return r
+	}
 	if u.state != usConnected {
 		return errno(linux.ENOTCONN)
 	}
@@ -379,6 +408,7 @@ func unixShutdown(fd, how uint64) int64 {
 // and for a listener, the connections nobody accepted.
 func unixClosed(s int32) {
 	u := &unixSockets[s]
+	dgramClosed(u)
 	if u.state == usConnected {
 		if pipes[u.rx].readers != 0 {
 			pipeClosed(fkPipeRead, u.rx)
@@ -403,6 +433,9 @@ func unixClosed(s int32) {
 
 func unixPoll(s int32) (uint32, uint64) {
 	u := &unixSockets[s]
+	if u.dgram {
+		return dgramPoll(u)
+	}
 	switch u.state {
 	case usListening:
 		if u.qN > 0 {
@@ -444,6 +477,9 @@ func unixGetsockopt(fd, level, name, addr, lenp uint64) int64 {
 	switch name {
 	case soType:
 		v = sockStream
+		if unixSockets[getFD(fd).obj].dgram {
+			v = sockDgram
+		}
 	case soError, soProtocol:
 		v = 0
 	case soDomain:

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -342,4 +343,83 @@ func dnsAnswerA(t *testing.T, m []byte) string {
 	}
 	a := m[len(m)-4:] // the one A record's data ends the message
 	return net.IP(a).String()
+}
+
+// TestGuestUDPAndDNS: a guest's UDP flow to the host goes out through the NAT and its
+// answers come back; a query for another name goes to the host's name server (a fake one
+// here, named in a resolv.conf of the test's), and its answer reaches the guest unchanged.
+func TestGuestUDPAndDNS(t *testing.T) {
+	echo, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer echo.Close()
+	go func() {
+		buf := make([]byte, 2048)
+		for {
+			k, from, err := echo.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			echo.WriteTo(append([]byte("echo: "), buf[:k]...), from)
+		}
+	}()
+	// The fake name server answers every query with its own bytes and the QR bit set.
+	ns, err := net.ListenPacket("udp", "127.0.0.77:53")
+	if err != nil {
+		t.Skipf("no fake name server on 127.0.0.77:53 (needs root): %v", err)
+	}
+	defer ns.Close()
+	go func() {
+		buf := make([]byte, 2048)
+		for {
+			k, from, err := ns.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			buf[2] |= 0x80
+			ns.WriteTo(buf[:k], from)
+		}
+	}()
+	rc := filepath.Join(t.TempDir(), "resolv.conf")
+	if err := os.WriteFile(rc, []byte("# test\nnameserver 127.0.0.77\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	defer func(old string) { resolvConf = old }(resolvConf)
+	resolvConf = rc
+
+	n := startNetwork(t)
+	g := startGuest(t, n.Socket())
+	port := uint16(echo.LocalAddr().(*net.UDPAddr).Port)
+	uc, err := gonet.DialUDP(g.s, nil, &tcpip.FullAddress{NIC: 1, Addr: Gateway, Port: port}, ipv4.ProtocolNumber)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer uc.Close()
+	buf := make([]byte, 512)
+	for i := range 10 {
+		msg := fmt.Sprintf("datagram %d", i)
+		uc.Write([]byte(msg))
+		uc.SetReadDeadline(time.Now().Add(10 * time.Second))
+		k, err := uc.Read(buf)
+		if err != nil || string(buf[:k]) != "echo: "+msg {
+			t.Fatalf("UDP through the NAT: %q, %v", buf[:k], err)
+		}
+	}
+
+	dc, err := gonet.DialUDP(g.s, nil, &tcpip.FullAddress{NIC: 1, Addr: Resolver, Port: 53}, ipv4.ProtocolNumber)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dc.Close()
+	q := dnsQuery(t, "example.org.")
+	dc.Write(q)
+	dc.SetReadDeadline(time.Now().Add(10 * time.Second))
+	k, err := dc.Read(buf)
+	if err != nil {
+		t.Fatalf("no answer through the resolver: %v", err)
+	}
+	if want := append([]byte{q[0], q[1], q[2] | 0x80}, q[3:]...); string(buf[:k]) != string(want) {
+		t.Errorf("the host name server's answer arrived as %x, want %x", buf[:k], want)
+	}
 }

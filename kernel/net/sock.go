@@ -1,6 +1,7 @@
 package net
 
 import (
+	"bytes"
 	"encoding/binary"
 	"io"
 	"sync"
@@ -244,6 +245,9 @@ func (svc *service) handle(r *request) {
 	case syscall.SYS_WRITE, syscall.SYS_WRITEV, syscall.SYS_SENDTO, syscall.SYS_SENDMSG:
 		dontwait := r.Nr == syscall.SYS_SENDTO && a[3]&msgDontwait != 0 || r.Nr == syscall.SYS_SENDMSG && a[2]&msgDontwait != 0
 		svc.retry(r, s, nonblock || dontwait, waiter.WritableEvents, func() (int64, bool) { return svc.send(r, s) })
+		return
+	case syscall.SYS_SENDFILE:
+		svc.retry(r, s, nonblock, waiter.WritableEvents, func() (int64, bool) { return svc.sendfile(r, s) })
 		return
 	default:
 		res = errno(syscall.ENOSYS)
@@ -517,6 +521,65 @@ func (svc *service) send(r *request, s *sock) (int64, bool) {
 		return result(err), true
 	}
 	return n, true
+}
+
+// sendfileChunk is how much of the file one step of sendfile reads.
+const sendfileChunk = 64 << 10
+
+// sendfile sends from the app's file to the socket: the service reads the
+// file itself, through the kernel, and takes only what netstack accepts, so
+// the file's offset (or *offp) moves by exactly what was sent.
+func (svc *service) sendfile(r *request, s *sock) (int64, bool) {
+	in, offp, count := int(r.Args[1]), r.Args[2], int64(r.Args[3])
+	var off int64
+	if offp != 0 {
+		off = int64(binary.LittleEndian.Uint64(userBytes(offp, 8)))
+	} else {
+		var err error
+		if off, err = syscall.Seek(in, 0, io.SeekCurrent); err != nil {
+			return errno(err.(syscall.Errno)), true
+		}
+	}
+	buf := make([]byte, min(count, sendfileChunk))
+	var sent int64
+	for sent < count {
+		n, err := syscall.Pread(in, buf[:min(int64(len(buf)), count-sent)], off+sent)
+		if err != nil {
+			if sent == 0 {
+				return errno(err.(syscall.Errno)), true
+			}
+			break
+		}
+		if n == 0 {
+			break // the end of the file
+		}
+		w, terr := s.ep.Write(bytes.NewReader(buf[:n]), tcpip.WriteOptions{})
+		if _, block := terr.(*tcpip.ErrWouldBlock); block {
+			if sent == 0 {
+				return 0, false
+			}
+			break
+		}
+		if terr != nil {
+			if sent > 0 {
+				break
+			}
+			if _, closed := terr.(*tcpip.ErrClosedForSend); closed {
+				return errno(syscall.EPIPE), true
+			}
+			return result(terr), true
+		}
+		sent += w
+		if w < int64(n) {
+			break // the send buffer is full
+		}
+	}
+	if offp != 0 {
+		binary.LittleEndian.PutUint64(userBytes(offp, 8), uint64(off+sent))
+	} else if _, err := syscall.Seek(in, off+sent, io.SeekStart); err != nil {
+		return errno(err.(syscall.Errno)), true
+	}
+	return sent, true
 }
 
 // parseAddr reads a sockaddr_in or sockaddr_in6 from the app.

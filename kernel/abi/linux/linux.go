@@ -50,6 +50,7 @@ const (
 	EOVERFLOW       Errno = 75
 	ENOTSOCK        Errno = 88
 	EMSGSIZE        Errno = 90
+	EPROTOTYPE      Errno = 91
 	ENOPROTOOPT     Errno = 92
 	EPROTONOSUPPORT Errno = 93
 	ESOCKTNOSUPPORT Errno = 94
