@@ -1,7 +1,7 @@
 GO ?= go
 BIN := bin/mote
 
-.PHONY: all build demo test vet qemu clean
+.PHONY: all build demo test vet qemu clean compare
 
 all: build
 
@@ -16,6 +16,11 @@ qemu:
 demo: qemu build
 	@command -v curl >/dev/null || { echo "demo: needs curl (apt-get install curl)"; exit 1; }
 	scripts/demo.sh
+
+# examples/http as a process, a container, a Linux VM and a mote image, with the smallest
+# memory of each: writes docs/COMPARISON.md. Needs root and runc (apt-get install runc).
+compare: qemu build
+	scripts/compare.sh
 
 # The kernel reaches physical memory and user memory through uintptr by design, which vet's
 # unsafeptr check flags everywhere; it is vetted for its target with that check off.

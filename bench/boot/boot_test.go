@@ -21,22 +21,6 @@ func TestExpand(t *testing.T) {
 	}
 }
 
-func TestSmallest(t *testing.T) {
-	for _, min := range []int{8, 9, 76, 80, 255, 256} {
-		probes := 0
-		got, err := smallest(8, 256, func(m int) bool { probes++; return m >= min })
-		if err != nil || got != min {
-			t.Errorf("min %d: smallest = %d, %v", min, got, err)
-		}
-		if probes > 10 {
-			t.Errorf("min %d: %d probes", min, probes)
-		}
-	}
-	if _, err := smallest(8, 256, func(int) bool { return false }); err == nil {
-		t.Error("never boots: no error")
-	}
-}
-
 func TestMedianSpread(t *testing.T) {
 	d := []time.Duration{3 * time.Second, time.Second, 2 * time.Second, 10 * time.Second}
 	if got := median(d); got != 2500*time.Millisecond {

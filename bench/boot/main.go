@@ -24,6 +24,7 @@ import (
 	"strings"
 	"time"
 
+	"mote.dev/mote/internal/compare"
 	"mote.dev/mote/internal/linuxvm"
 	"mote.dev/mote/internal/linuxvm/bootparam"
 )
@@ -151,7 +152,7 @@ func run(ctx context.Context, o options, stdout, log io.Writer) error {
 				fmt.Fprintf(log, "%s -m %d: %v\n", s.name, mib, okOr(err))
 				return err == nil
 			}
-			results[i].minMemory, results[i].minMemoryErr = smallest(o.memLo, o.memHi, boots)
+			results[i].minMemory, results[i].minMemoryErr = compare.Smallest(o.memLo, o.memHi, boots)
 		}
 	}
 	fmt.Fprint(stdout, table(o, sides, results))
@@ -277,24 +278,4 @@ func fileSizes(files []string) (int64, error) {
 		n += fi.Size()
 	}
 	return n, nil
-}
-
-// smallest bisects [lo, hi] for the smallest value at which ok holds,
-// assuming it holds for every value above that one.
-func smallest(lo, hi int, ok func(int) bool) (int, error) {
-	if lo > hi {
-		return 0, fmt.Errorf("empty range %d..%d", lo, hi)
-	}
-	if !ok(hi) {
-		return 0, fmt.Errorf("does not boot even with %d MiB", hi)
-	}
-	for lo < hi {
-		mid := lo + (hi-lo)/2
-		if ok(mid) {
-			hi = mid
-		} else {
-			lo = mid + 1
-		}
-	}
-	return hi, nil
 }

@@ -163,7 +163,8 @@ mote and its files are never modified.`,
 	root.AddCommand(newBuildCommand(c), newRunCommand(c), newTestCommand(c),
 		newPsCommand(c), newLogsCommand(c), newStopCommand(c), newKillCommand(c),
 		newRmCommand(c), newInspectCommand(c), newSuperviseCommand(c),
-		newDebugCommand(c), newMetricsCommand(c), newStatsCommand(c), newPprofCommand(c))
+		newDebugCommand(c), newMetricsCommand(c), newStatsCommand(c), newPprofCommand(c),
+		newCompareCommand(c))
 	return root
 }
 

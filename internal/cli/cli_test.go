@@ -91,7 +91,7 @@ func TestDryRun(t *testing.T) {
 }
 
 func TestHelp(t *testing.T) {
-	for _, cmd := range []string{"", "build", "run", "test"} {
+	for _, cmd := range []string{"", "build", "run", "test", "compare"} {
 		args := []string{"--help"}
 		if cmd != "" {
 			args = []string{cmd, "--help"}
@@ -137,6 +137,10 @@ func TestErrors(t *testing.T) {
 		{"unknown command", []string{"deploy"}, 2, `unknown command "deploy"`},
 		{"unknown flag", []string{"run", "--nope"}, 2, "unknown flag: --nope"},
 		{"bad version spec", []string{"build", "example.com/x@"}, 1, "a versioned package is written"},
+		{"compare no package", []string{"compare"}, 2, "mote compare takes one package"},
+		{"compare bad way", []string{"compare", "--ways", "process,docker", "../../examples/http"}, 2, `--ways: unknown way "docker" (use process, container, linuxvm, mote)`},
+		{"compare bad concurrency", []string{"compare", "--concurrency", "8,0", "../../examples/http"}, 2, "--concurrency wants numbers of at least 1"},
+		{"compare bad duration", []string{"compare", "--duration", "0s", "../../examples/http"}, 2, "--duration must be more than 0"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

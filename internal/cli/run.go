@@ -225,61 +225,9 @@ type guestSpec struct {
 
 // boot runs the guest and maps what happened to mote's exit.
 func (c *CLI) boot(ctx context.Context, binary string, o *vmOptions, g guestSpec) error {
-	if err := checkMemory(g.memory); err != nil {
-		return err
-	}
-	tap, err := tapOptions(o)
+	cfg, tap, err := c.guestConfig(o, g)
 	if err != nil {
 		return err
-	}
-	accel, err := c.pickAccel(o)
-	if err != nil {
-		return err
-	}
-	params := make([]cmdline.Param, 0, len(g.argv)+len(g.env)+2)
-	for _, a := range g.argv {
-		params = append(params, cmdline.Param{Key: "arg", Value: a})
-	}
-	for _, e := range g.env {
-		params = append(params, cmdline.Param{Key: "env", Value: e})
-	}
-	if g.cwd != "" {
-		params = append(params, cmdline.Param{Key: "cwd", Value: g.cwd})
-	}
-	if h := hostName(g.hostname); h != "" {
-		params = append(params, cmdline.Param{Key: "hostname", Value: h})
-	}
-	if tap != "" {
-		for _, kv := range [][2]string{{"ip", o.ip}, {"gw", o.gw}, {"dns", o.dns}} {
-			if kv[1] != "" {
-				params = append(params, cmdline.Param{Key: kv[0], Value: kv[1]})
-			}
-		}
-	}
-	if o.trace != "" {
-		params = append(params, cmdline.Param{Key: "trace", Value: "1"})
-	}
-	if o.summary {
-		params = append(params, cmdline.Param{Key: "summary", Value: "1"})
-	}
-	for _, kv := range o.kernelArgs {
-		k, v, ok := strings.Cut(kv, "=")
-		if !ok || k == "" {
-			return &StatusError{Code: 2, Msg: fmt.Sprintf("--kernel-arg %q: want KEY=VALUE", kv)}
-		}
-		params = append(params, cmdline.Param{Key: k, Value: v})
-	}
-	if khz, err := tsc.KHz(); err == nil {
-		params = append(params, cmdline.Param{Key: "tsc_khz", Value: strconv.FormatUint(khz, 10)})
-	}
-	line, err := cmdline.Encode(params)
-	if err != nil {
-		return err
-	}
-	cfg := qemu.Config{
-		Machine: o.machine, Accel: accel, Memory: g.memory,
-		Kernel: g.image, Initrd: g.initrd, Cmdline: line,
-		GDB: g.gdb, Hold: g.hold,
 	}
 	var publish []usernet.Publish
 	for _, s := range o.publish {
@@ -582,6 +530,68 @@ func firstLine(s string) string {
 		return s[:i]
 	}
 	return s
+}
+
+// guestConfig is the QEMU configuration that boots g: the machine, the accelerator, the memory
+// and the kernel command line carrying argv, env, the host name, a tap's addresses and the
+// TSC's frequency; and the tap device, if any. The network device and ports are the caller's
+// to add.
+func (c *CLI) guestConfig(o *vmOptions, g guestSpec) (cfg qemu.Config, tap string, err error) {
+	if err := checkMemory(g.memory); err != nil {
+		return cfg, "", err
+	}
+	if tap, err = tapOptions(o); err != nil {
+		return cfg, "", err
+	}
+	accel, err := c.pickAccel(o)
+	if err != nil {
+		return cfg, "", err
+	}
+	params := make([]cmdline.Param, 0, len(g.argv)+len(g.env)+2)
+	for _, a := range g.argv {
+		params = append(params, cmdline.Param{Key: "arg", Value: a})
+	}
+	for _, e := range g.env {
+		params = append(params, cmdline.Param{Key: "env", Value: e})
+	}
+	if g.cwd != "" {
+		params = append(params, cmdline.Param{Key: "cwd", Value: g.cwd})
+	}
+	if h := hostName(g.hostname); h != "" {
+		params = append(params, cmdline.Param{Key: "hostname", Value: h})
+	}
+	if tap != "" {
+		for _, kv := range [][2]string{{"ip", o.ip}, {"gw", o.gw}, {"dns", o.dns}} {
+			if kv[1] != "" {
+				params = append(params, cmdline.Param{Key: kv[0], Value: kv[1]})
+			}
+		}
+	}
+	if o.trace != "" {
+		params = append(params, cmdline.Param{Key: "trace", Value: "1"})
+	}
+	if o.summary {
+		params = append(params, cmdline.Param{Key: "summary", Value: "1"})
+	}
+	for _, kv := range o.kernelArgs {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return cfg, "", &StatusError{Code: 2, Msg: fmt.Sprintf("--kernel-arg %q: want KEY=VALUE", kv)}
+		}
+		params = append(params, cmdline.Param{Key: k, Value: v})
+	}
+	if khz, err := tsc.KHz(); err == nil {
+		params = append(params, cmdline.Param{Key: "tsc_khz", Value: strconv.FormatUint(khz, 10)})
+	}
+	line, err := cmdline.Encode(params)
+	if err != nil {
+		return cfg, "", err
+	}
+	return qemu.Config{
+		Machine: o.machine, Accel: accel, Memory: g.memory,
+		Kernel: g.image, Initrd: g.initrd, Cmdline: line,
+		GDB: g.gdb, Hold: g.hold,
+	}, tap, nil
 }
 
 // hostName makes a host name of an image or instance name (RFC 1123: letters, digits and

@@ -417,6 +417,34 @@ func (b *Builder) Build(ctx context.Context, opts BuildOptions) (*Manifest, erro
 	return m, writeFileAtomic(opts.Output, img, 0o755)
 }
 
+// BuildBinary compiles the package as an ordinary static linux/amd64 program, without the
+// kernel: the same app as the image holds, as a process, a container or a Linux guest runs it.
+// It uses the go.work Build would, so the app resolves its dependencies the same way.
+func (b *Builder) BuildBinary(ctx context.Context, p *Package, output, tmp string) error {
+	if p.Name != "main" {
+		return userErrorf("%s is package %s, not a command: it needs a main package", p.ImportPath, p.Name)
+	}
+	if len(p.CgoFiles) > 0 && !p.Standard {
+		return userErrorf("%s uses cgo (%s imports \"C\"): build it without cgo", p.ImportPath, p.CgoFiles[0])
+	}
+	workPath := filepath.Join(tmp, "go.work")
+	if err := os.WriteFile(workPath, []byte(WorkFile(p, b.KernelDir)), 0o644); err != nil {
+		return err
+	}
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", output, "-trimpath", "-buildvcs=false", "--", p.ImportPath)
+	cmd.Dir = p.Dir
+	cmd.Env = append(os.Environ(), "GOWORK="+workPath, "GOOS=linux", "GOARCH=amd64", "CGO_ENABLED=0")
+	cmd.Env = append(cmd.Env, b.Env...)
+	cmd.Stdout, cmd.Stderr = b.Stderr, b.Stderr
+	if err := cmd.Run(); err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return userErrorf("go build failed for %s (see the errors above)", p.ImportPath)
+	}
+	return nil
+}
+
 // ImageName is the name of a package's image: the last element of its import path (skipping a
 // major-version suffix, as go build does), with ".test" for a test binary.
 func ImageName(p *Package, test bool) string {

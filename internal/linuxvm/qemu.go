@@ -40,6 +40,10 @@ type VM struct {
 	Boot   bootparam.Config // the app's argv and env; Boot.Net adds a virtio-net device
 	// Forwards are the TCP ports QEMU's user network forwards (Boot.Net only).
 	Forwards []Forward
+	// NetSocket, if set, carries the network device's frames over this unix stream socket
+	// (QEMU's stream netdev) to mote's user-mode network (package usernet) instead of QEMU's
+	// own: the guest's addresses are the same on both. Boot.Net only; no Forwards.
+	NetSocket string
 	// Append is added to the kernel command line as it is.
 	Append []string
 }
@@ -78,6 +82,10 @@ func Command(vm VM) ([]string, error) {
 		return nil, errors.New("linuxvm: VM needs Kernel and Initrd")
 	case len(vm.Forwards) > 0 && vm.Boot.Net == nil:
 		return nil, errors.New("linuxvm: port forwards need Boot.Net")
+	case vm.NetSocket != "" && vm.Boot.Net == nil:
+		return nil, errors.New("linuxvm: a network socket needs Boot.Net")
+	case vm.NetSocket != "" && len(vm.Forwards) > 0:
+		return nil, errors.New("linuxvm: forwards are QEMU's user network's; on a network socket, publish ports there")
 	}
 	appendLine := []string{"console=ttyS0", "panic=-1", "quiet"}
 	if vm.TSCkHz > 0 {
@@ -108,6 +116,9 @@ func Command(vm VM) ([]string, error) {
 		netdev := "user,id=n0"
 		for _, f := range vm.Forwards {
 			netdev += fmt.Sprintf(",hostfwd=tcp:127.0.0.1:%d-:%d", f.HostPort, f.GuestPort)
+		}
+		if vm.NetSocket != "" {
+			netdev = "stream,id=n0,server=off,addr.type=unix,addr.path=" + strings.ReplaceAll(vm.NetSocket, ",", ",,")
 		}
 		// microvm describes its virtio-mmio devices in its ACPI tables (acpi
 		// is on by default), where virtio_mmio finds them. With acpi=off QEMU

@@ -39,6 +39,14 @@ func TestCommand(t *testing.T) {
 				"-kernel k -initrd i -append console=ttyS0 panic=-1 quiet loglevel=0 " +
 				"mote.ip=10.0.2.15/24 mote.gw=10.0.2.2 mote.dns=10.0.2.3 " +
 				"-netdev user,id=n0 -device virtio-net-pci,netdev=n0,romfile="},
+		{"net socket", VM{
+			Kernel: "k", Initrd: "i", Boot: bootparam.Config{Net: bootparam.UserNet()}, NetSocket: "/run/a,b/net.sock",
+		},
+			"qemu-system-x86_64 -M microvm -nodefaults -no-user-config -nographic -no-reboot -m 128 -cpu max -accel tcg " +
+				"-serial stdio -device isa-debug-exit,iobase=0xf4,iosize=4 -global virtio-mmio.force-legacy=false " +
+				"-kernel k -initrd i -append console=ttyS0 panic=-1 quiet " +
+				"mote.ip=10.0.2.15/24 mote.gw=10.0.2.2 mote.dns=10.0.2.3 " +
+				"-netdev stream,id=n0,server=off,addr.type=unix,addr.path=/run/a,,b/net.sock -device virtio-net-device,netdev=n0"},
 	} {
 		argv, err := Command(tc.vm)
 		if err != nil {
@@ -64,6 +72,8 @@ func TestCommandErrors(t *testing.T) {
 		{Kernel: "k", Initrd: "i", Machine: Machine{Accel: "hvf"}},
 		{Kernel: "k", Initrd: "i", Machine: Machine{MemoryMiB: -1}},
 		{Kernel: "k", Initrd: "i", Forwards: []Forward{{1, 2}}},
+		{Kernel: "k", Initrd: "i", NetSocket: "s"},
+		{Kernel: "k", Initrd: "i", NetSocket: "s", Boot: bootparam.Config{Net: bootparam.UserNet()}, Forwards: []Forward{{1, 2}}},
 	} {
 		if _, err := Command(vm); err == nil {
 			t.Errorf("Command(%+v) succeeded", vm)

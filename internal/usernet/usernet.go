@@ -158,6 +158,16 @@ func (n *Network) newStack() error {
 			return fmt.Errorf("network: %s", err)
 		}
 	}
+	// A connection to a published port can come before the guest's network is
+	// up, and its ARP request then goes unanswered; netstack's default asks
+	// again only after a second, which a guest that is up in a tenth of that
+	// would wait out. Ask every 20 ms for up to 10 s instead.
+	nud := stack.DefaultNUDConfigurations()
+	nud.RetransmitTimer = 20 * time.Millisecond
+	nud.MaxMulticastProbes = 500
+	if err := s.SetNUDConfigurations(nicID, ipv4.ProtocolNumber, nud); err != nil {
+		return fmt.Errorf("network: %s", err)
+	}
 	// Promiscuous and spoofing: the guest's packets to any address arrive here,
 	// and the answers leave from that address, which is what makes the NAT.
 	s.SetPromiscuousMode(nicID, true)
