@@ -1,7 +1,7 @@
 GO ?= go
 BIN := bin/mote
 
-.PHONY: all build demo test vet qemu clean compare
+.PHONY: all build demo test vet qemu tools clean compare
 
 all: build
 
@@ -9,17 +9,22 @@ build:
 	$(GO) build -o $(BIN) ./cmd/mote
 
 qemu:
-	@scripts/need-qemu.sh
+	@scripts/need.sh qemu-system-x86_64:qemu-system-x86
+
+# What the tests and mote compare use besides QEMU: runc for the container row, gdb for mote
+# debug, ip for network namespaces.
+tools: qemu
+	@scripts/need.sh runc:runc gdb:gdb ip:iproute2
 
 # Boots examples/hello, then serves examples/http on http://127.0.0.1:8080/ (MOTE_DEMO_PORT),
 # fetches it once and keeps serving until Ctrl-C.
 demo: qemu build
-	@command -v curl >/dev/null || { echo "demo: needs curl (apt-get install curl)"; exit 1; }
+	@scripts/need.sh curl:curl
 	scripts/demo.sh
 
 # examples/http as a process, a container, a Linux VM and a mote image, with the smallest
-# memory of each: writes docs/COMPARISON.md. Needs root and runc (apt-get install runc).
-compare: qemu build
+# memory of each: writes docs/COMPARISON.md. Needs root (the container's namespaces).
+compare: tools build
 	scripts/compare.sh
 
 # The kernel reaches physical memory and user memory through uintptr by design, which vet's
@@ -29,7 +34,7 @@ vet:
 	GOOS=linux GOARCH=amd64 $(GO) vet -unsafeptr=false ./kernel/...
 
 # Unit, fuzz-seed and integration tests (the integration tests boot QEMU, slowly under TCG).
-test: qemu vet
+test: tools vet
 	$(GO) test -timeout 40m ./...
 
 clean:

@@ -34,7 +34,7 @@ func needQEMU(t *testing.T) {
 	t.Helper()
 	if _, err := exec.LookPath(qemu.Binary); err != nil {
 		if os.Getenv("CI") != "" {
-			t.Fatalf("%s is missing in CI: install qemu-system-x86 (scripts/need-qemu.sh)", qemu.Binary)
+			t.Fatalf("%s is missing in CI: install qemu-system-x86 (make qemu)", qemu.Binary)
 		}
 		t.Skipf("%s not installed (apt-get install qemu-system-x86)", qemu.Binary)
 	}
