@@ -272,10 +272,11 @@ func forwardOn(t *thread, fd uint64, bufs ...uint64) int64 {
 // sockaddrMax bounds the socket addresses the service reads or writes.
 const sockaddrMax = 128
 
-// isUnixgram reports whether fd is a unix-domain datagram socket.
+// isUnixgram reports whether fd is a unix-domain socket whose data are
+// messages: SOCK_DGRAM or SOCK_SEQPACKET.
 func isUnixgram(fd uint64) bool {
 	e := getFD(fd)
-	return e != nil && e.kind == fkUnix && unixSockets[e.obj].dgram
+	return e != nil && e.kind == fkUnix && (unixSockets[e.obj].dgram || unixSockets[e.obj].seqpacket)
 }
 
 // isUnix reports whether fd is a unix-domain socket, served in the kernel.

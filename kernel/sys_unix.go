@@ -42,6 +42,10 @@ type unixSocket struct {
 	dgram    bool       // SOCK_DGRAM: messages in dq, sent to a name or the peer
 	dq       dgramQueue // received messages
 	peerLife uint32     // the peer's life when connect chose it
+	// seqpacket: SOCK_SEQPACKET, connected like a stream socket, its data in
+	// messages (dq) as for SOCK_DGRAM; rdShut and wrShut record shutdown.
+	seqpacket      bool
+	rdShut, wrShut bool
 }
 
 var unixSockets [maxUnixSockets]unixSocket
@@ -57,13 +61,14 @@ func newUnixSocket() int32 {
 	return -1
 }
 
-// unixSocketCall makes the socket for socket(AF_UNIX, SOCK_STREAM or SOCK_DGRAM, 0).
+// unixSocketCall makes the socket for socket(AF_UNIX, SOCK_STREAM, SOCK_DGRAM or
+// SOCK_SEQPACKET, 0).
 func unixSocketCall(typ, proto uint64) int64 {
 	if typ&^(sockTypeMask|linux.O_NONBLOCK|linux.O_CLOEXEC) != 0 {
 		return errno(linux.EINVAL)
 	}
-	if t := typ & sockTypeMask; t != sockStream && t != sockDgram {
-		return errno(linux.ESOCKTNOSUPPORT) // seqpacket unix sockets are not served yet
+	if t := typ & sockTypeMask; t != sockStream && t != sockDgram && t != sockSeqpacket {
+		return errno(linux.ESOCKTNOSUPPORT)
 	}
 	if proto != 0 {
 		return errno(linux.EPROTONOSUPPORT)
@@ -73,6 +78,7 @@ func unixSocketCall(typ, proto uint64) int64 {
 		return errno(linux.ENFILE)
 	}
 	unixSockets[s].dgram = typ&sockTypeMask == sockDgram
+	unixSockets[s].seqpacket = typ&sockTypeMask == sockSeqpacket
 	fd := allocFD(fkUnix, s, linux.O_RDWR|typ&linux.O_NONBLOCK, typ&linux.O_CLOEXEC != 0)
 	if fd < 0 {
 		unixSockets[s].used = false
@@ -184,14 +190,18 @@ func sysSocketpair(t *thread, f *Frame) int64 {
 	if typ&^(sockTypeMask|linux.O_NONBLOCK|linux.O_CLOEXEC) != 0 {
 		return errno(linux.EINVAL)
 	}
-	if typ&sockTypeMask != sockStream {
-		return errno(linux.ESOCKTNOSUPPORT) // datagram and seqpacket unix sockets are not served yet
+	kind := typ & sockTypeMask
+	if kind != sockStream && kind != sockDgram && kind != sockSeqpacket {
+		return errno(linux.ESOCKTNOSUPPORT)
 	}
 	if proto != 0 {
 		return errno(linux.EPROTONOSUPPORT)
 	}
 	if !userOK(uintptr(sv), 8, true) {
 		return errno(linux.EFAULT)
+	}
+	if kind != sockStream {
+		return messagePair(sv, typ)
 	}
 	a, b := newUnixSocket(), newUnixSocket()
 	ab, ba := newPipe(), newPipe()
@@ -227,6 +237,44 @@ func sysSocketpair(t *thread, f *Frame) int64 {
 	pair := [2]int32{int32(fa), int32(fb)}
 	if !copyOut(uintptr(sv), unsafe.Slice((*byte)(unsafe.Pointer(&pair[0])), 8)) {
 		return errno(linux.EFAULT) // checked above; a racing unmap is the app's own doing
+	}
+	return 0
+}
+
+// messagePair makes a socketpair of SOCK_DGRAM or SOCK_SEQPACKET sockets:
+// each the other's peer, their data in messages.
+func messagePair(sv, typ uint64) int64 {
+	a, b := newUnixSocket(), newUnixSocket()
+	var fa, fb int64 = -1, -1
+	if a >= 0 && b >= 0 {
+		flags := linux.O_RDWR | typ&linux.O_NONBLOCK
+		if fa = allocFD(fkUnix, a, flags, typ&linux.O_CLOEXEC != 0); fa >= 0 {
+			if fb = allocFD(fkUnix, b, flags, typ&linux.O_CLOEXEC != 0); fb < 0 {
+				fds[fa] = fdEntry{}
+			}
+		}
+	}
+	if fb < 0 {
+		for _, s := range [2]int32{a, b} {
+			if s >= 0 {
+				unixSockets[s].used = false
+			}
+		}
+		if a < 0 || b < 0 {
+			return errno(linux.ENFILE)
+		}
+		return errno(linux.EMFILE)
+	}
+	ua, ub := &unixSockets[a], &unixSockets[b]
+	seq := typ&sockTypeMask == sockSeqpacket
+	ua.dgram, ua.seqpacket, ua.peer, ua.peerLife = !seq, seq, b, ub.life
+	ub.dgram, ub.seqpacket, ub.peer, ub.peerLife = !seq, seq, a, ua.life
+	if seq {
+		ua.state, ub.state = usConnected, usConnected
+	}
+	pair := [2]int32{int32(fa), int32(fb)}
+	if !copyOut(uintptr(sv), unsafe.Slice((*byte)(unsafe.Pointer(&pair[0])), 8)) {
+		return errno(linux.EFAULT)
 	}
 	return 0
 }
@@ -268,12 +316,28 @@ func unixConnect(fd, addr, n uint64) int64 {
 		return errno(linux.ECONNREFUSED)
 	}
 	l := &unixSockets[li]
+	if l.seqpacket != u.seqpacket {
+		return errno(linux.EPROTOTYPE)
+	}
 	if l.qN >= l.backlog {
 		return errno(linux.EAGAIN) // Linux: the listener's queue is full
 	}
 	srv := newUnixSocket()
 	if srv < 0 {
 		return errno(linux.ENFILE)
+	}
+	if u.seqpacket {
+		// Messages go straight into the other end's queue: no pipes.
+		sv := &unixSockets[srv]
+		sv.seqpacket = true
+		sv.state, sv.peer, sv.peerLife = usConnected, s, u.life
+		sv.pathN = copy(sv.path[:], l.path[:l.pathN])
+		u.state, u.peer, u.peerLife = usConnected, srv, sv.life
+		l.queue[(l.qHead+l.qN)%unixBacklog] = srv
+		l.qN++
+		l.gen++
+		wakePollers()
+		return 0
 	}
 	up, down := newPipe(), newPipe()
 	if up < 0 || down < 0 {
@@ -359,7 +423,7 @@ func unixName(u *unixSocket, peer bool, addr, addrlen uint64) int64 {
 // unixIO reads or writes a connected socket through its pipes.
 func unixIO(t *thread, e *fdEntry, buf []byte, write bool) int64 {
 	u := &unixSockets[e.obj]
-	if u.dgram {
+	if u.dgram || u.seqpacket {
 		if write {
 			return dgramSend(t, e, buf, 0, 0)
 		}
@@ -395,6 +459,12 @@ func unixShutdown(fd, how uint64) int64 {
 	if how > 2 {
 		return errno(linux.EINVAL)
 	}
+	if u.seqpacket {
+		u.rdShut = u.rdShut || how != 1
+		u.wrShut = u.wrShut || how != 0
+		seqpacketChanged(u)
+		return 0
+	}
 	if how != 1 && pipes[u.rx].readers != 0 {
 		pipeClosed(fkPipeRead, u.rx)
 	}
@@ -409,7 +479,10 @@ func unixShutdown(fd, how uint64) int64 {
 func unixClosed(s int32) {
 	u := &unixSockets[s]
 	dgramClosed(u)
-	if u.state == usConnected {
+	if u.seqpacket && u.state == usConnected {
+		seqpacketChanged(u)
+	}
+	if u.state == usConnected && !u.seqpacket {
 		if pipes[u.rx].readers != 0 {
 			pipeClosed(fkPipeRead, u.rx)
 		}
@@ -435,6 +508,9 @@ func unixPoll(s int32) (uint32, uint64) {
 	u := &unixSockets[s]
 	if u.dgram {
 		return dgramPoll(u)
+	}
+	if u.seqpacket && u.state == usConnected {
+		return seqpacketPoll(u)
 	}
 	switch u.state {
 	case usListening:
@@ -479,6 +555,9 @@ func unixGetsockopt(fd, level, name, addr, lenp uint64) int64 {
 		v = sockStream
 		if unixSockets[getFD(fd).obj].dgram {
 			v = sockDgram
+		}
+		if unixSockets[getFD(fd).obj].seqpacket {
+			v = sockSeqpacket
 		}
 	case soError, soProtocol:
 		v = 0

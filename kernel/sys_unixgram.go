@@ -6,7 +6,8 @@ import (
 	"mote.dev/mote/kernel/abi/linux"
 )
 
-// Unix-domain datagram sockets (SOCK_DGRAM): each socket has a queue of
+// Unix-domain datagram sockets (SOCK_DGRAM), and the data of seqpacket ones
+// (SOCK_SEQPACKET: connected as stream sockets are, in messages): each socket has a queue of
 // whole messages, kept in page frames; a message goes to a bound name or to
 // the peer connect set, and carries its sender's name to recvfrom. A full
 // queue blocks the sender (EAGAIN when non-blocking); a message longer than
@@ -19,6 +20,7 @@ const (
 	dgramMax      = 64 << 10 // bytes in one message
 	dgramPages    = dgramMax / pageSize
 	msgTruncFlag  = 0x20
+	sockSeqpacket = 5
 	msgPeek       = 0x2
 )
 
@@ -135,9 +137,22 @@ func dgramConnect(u *unixSocket, addr, n uint64) int64 {
 // dgramSend queues buf as one message for the target.
 func dgramSend(t *thread, e *fdEntry, buf []byte, addr, addrlen uint64) int64 {
 	u := &unixSockets[e.obj]
-	ti, err := dgramTarget(u, addr, addrlen)
-	if err != 0 {
-		return errno(err)
+	var ti int32
+	if u.seqpacket {
+		// A connection's messages go to its other end, whatever name is given.
+		if u.state != usConnected {
+			return errno(linux.ENOTCONN)
+		}
+		if u.wrShut || peerGone(u) || unixSockets[u.peer].rdShut {
+			sendSignal(t, linux.SIGPIPE, linux.SI_USER, tidBase)
+			return errno(linux.EPIPE)
+		}
+		ti = u.peer
+	} else {
+		var err linux.Errno
+		if ti, err = dgramTarget(u, addr, addrlen); err != 0 {
+			return errno(err)
+		}
 	}
 	if len(buf) > dgramMax {
 		return errno(linux.EMSGSIZE)
@@ -176,6 +191,14 @@ func dgramSend(t *thread, e *fdEntry, buf []byte, addr, addrlen uint64) int64 {
 func dgramRecv(t *thread, e *fdEntry, buf []byte, addr, addrlen uint64, peek bool) (int64, int) {
 	u := &unixSockets[e.obj]
 	q := &u.dq
+	if q.n == 0 && u.seqpacket {
+		if u.state != usConnected {
+			return errno(linux.ENOTCONN), 0
+		}
+		if u.rdShut || peerGone(u) || unixSockets[u.peer].wrShut {
+			return 0, 0 // the end of the connection
+		}
+	}
 	if q.n == 0 {
 		if e.flags&linux.O_NONBLOCK != 0 {
 			return errno(linux.EAGAIN), 0
@@ -311,4 +334,43 @@ func dgramMsg(t *thread, f *Frame, write bool) int64 {
 		return int64(total)
 	}
 	return r
+}
+
+// peerGone reports whether a connected socket's other end has closed.
+func peerGone(u *unixSocket) bool {
+	p := &unixSockets[u.peer]
+	return !p.used || p.life != u.peerLife
+}
+
+// seqpacketChanged wakes the other end of a seqpacket connection after a
+// shutdown or close, so its readers see the end and its writers EPIPE.
+func seqpacketChanged(u *unixSocket) {
+	u.gen++
+	if !peerGone(u) {
+		unixSockets[u.peer].gen++
+	}
+	wakePollers()
+}
+
+func seqpacketPoll(u *unixSocket) (uint32, uint64) {
+	ev := uint32(0)
+	gone := peerGone(u)
+	if u.dq.n > 0 {
+		ev |= epollIn
+	}
+	gen := u.gen
+	if gone || u.rdShut || unixSockets[u.peer].wrShut {
+		ev |= epollIn | epollRdHup
+	}
+	if gone {
+		return ev | epollOut | epollErr | epollHup, gen
+	}
+	p := &unixSockets[u.peer]
+	gen += p.gen
+	if u.wrShut || p.rdShut {
+		ev |= epollOut | epollErr
+	} else if p.dq.n < dgramQueueMax {
+		ev |= epollOut
+	}
+	return ev, gen
 }
