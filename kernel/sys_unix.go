@@ -110,12 +110,76 @@ func sunPath(addr, n uint64, buf *[sunPathMax]byte) ([]byte, linux.Errno) {
 	if *(*uint16)(unsafe.Pointer(&sa[0])) != afUnix {
 		return nil, linux.EINVAL
 	}
-	p := cstr(sa[2:n])
-	if len(p) == 0 {
-		return nil, linux.EINVAL // abstract names are not served yet
+	if sa[2] == 0 {
+		// An abstract name: a leading NUL, then every byte addrlen covers.
+		k := copy(buf[:], sa[2:n])
+		return buf[:k], 0
 	}
+	p := cstr(sa[2:n])
 	k := copy(buf[:], p)
 	return buf[:k], 0
+}
+
+// findSocket finds the socket bound to a name: a socket inode in the file
+// system, or an abstract name (a leading NUL), which lives only as long as
+// its socket.
+func findSocket(p []byte) (int32, linux.Errno) {
+	if p[0] == 0 {
+		for i := range unixSockets {
+			u := &unixSockets[i]
+			if u.used && u.state != usUnbound && bytesEqual(u.path[:u.pathN], p) {
+				return int32(i), 0
+			}
+		}
+		return -1, linux.ECONNREFUSED
+	}
+	r, e := resolve(cwdIno, p, true)
+	if e != 0 {
+		return -1, e
+	}
+	if r.ino < 0 {
+		return -1, linux.ENOENT
+	}
+	if inodes[r.ino].mode&sIFMT != sIFSOCK {
+		return -1, linux.ECONNREFUSED
+	}
+	i := inodes[r.ino].usock - 1
+	if i < 0 || !unixSockets[i].used {
+		return -1, linux.ECONNREFUSED
+	}
+	return i, 0
+}
+
+// autobindSeq numbers the names autobind gives, five hex digits as Linux's.
+var autobindSeq uint32
+
+// bindAbstract binds u to the abstract name p (p[0] == 0).
+func bindAbstract(u *unixSocket, p []byte) int64 {
+	if _, e := findSocket(p); e == 0 {
+		return errno(linux.EADDRINUSE)
+	}
+	u.pathN = copy(u.path[:], p)
+	u.state = usBound
+	return 0
+}
+
+// autobind gives u an unused abstract name, as bind with only the family
+// does on Linux.
+func autobind(u *unixSocket) int64 {
+	const hex = "0123456789abcdef"
+	for try := 0; try < 1<<20; try++ {
+		autobindSeq = (autobindSeq + 1) & 0xfffff
+		var name [6]byte
+		for i := 5; i > 0; i-- {
+			name[i] = hex[autobindSeq>>(4*(5-i))&0xf]
+		}
+		if _, e := findSocket(name[:]); e != 0 {
+			u.pathN = copy(u.path[:], name[:])
+			u.state = usBound
+			return 0
+		}
+	}
+	return errno(linux.EADDRINUSE)
 }
 
 func unixBind(fd, addr, n uint64) int64 {
@@ -126,10 +190,22 @@ func unixBind(fd, addr, n uint64) int64 {
 	if u.state != usUnbound {
 		return errno(linux.EINVAL)
 	}
+	if n == 2 {
+		var fam [2]byte
+		if !copyIn(fam[:], uintptr(addr)) {
+			return errno(linux.EFAULT)
+		}
+		if fam[0] == afUnix && fam[1] == 0 {
+			return autobind(u)
+		}
+	}
 	var pb [sunPathMax]byte
 	p, e := sunPath(addr, n, &pb)
 	if e != 0 {
 		return errno(e)
+	}
+	if p[0] == 0 {
+		return bindAbstract(u, p)
 	}
 	r, e := resolve(cwdIno, p, false)
 	if e != 0 {
@@ -298,21 +374,14 @@ func unixConnect(fd, addr, n uint64) int64 {
 	if e != 0 {
 		return errno(e)
 	}
-	r, e := resolve(cwdIno, p, true)
+	li, e := findSocket(p)
 	if e != 0 {
 		return errno(e)
 	}
-	if r.ino < 0 {
-		return errno(linux.ENOENT)
-	}
-	if inodes[r.ino].mode&sIFMT != sIFSOCK {
-		return errno(linux.ECONNREFUSED)
-	}
-	li := inodes[r.ino].usock - 1
-	if li >= 0 && unixSockets[li].used && unixSockets[li].dgram {
+	if unixSockets[li].dgram {
 		return errno(linux.EPROTOTYPE)
 	}
-	if li < 0 || !unixSockets[li].used || unixSockets[li].state != usListening {
+	if unixSockets[li].state != usListening {
 		return errno(linux.ECONNREFUSED)
 	}
 	l := &unixSockets[li]
@@ -406,9 +475,9 @@ func unixName(u *unixSocket, peer bool, addr, addrlen uint64) int64 {
 	}
 	var sa [2 + sunPathMax + 1]byte
 	sa[0] = afUnix
-	n := 2
-	if src.pathN > 0 {
-		n += copy(sa[2:], src.path[:src.pathN]) + 1
+	n := 2 + copy(sa[2:], src.path[:src.pathN])
+	if src.pathN > 0 && src.path[0] != 0 {
+		n++ // a path's NUL; an abstract name has none
 	}
 	room, ok := readU32(uintptr(addrlen))
 	if !ok {

@@ -11,8 +11,7 @@ import (
 // whole messages, kept in page frames; a message goes to a bound name or to
 // the peer connect set, and carries its sender's name to recvfrom. A full
 // queue blocks the sender (EAGAIN when non-blocking); a message longer than
-// the buffer is cut to it (MSG_TRUNC). Autobind and abstract names are not
-// served.
+// the buffer is cut to it (MSG_TRUNC).
 
 const (
 	maxDgrams     = 1024     // messages queued in all datagram sockets
@@ -102,19 +101,9 @@ func dgramTarget(u *unixSocket, addr, n uint64) (int32, linux.Errno) {
 	if e != 0 {
 		return -1, e
 	}
-	r, e := resolve(cwdIno, p, true)
+	ti, e := findSocket(p)
 	if e != 0 {
 		return -1, e
-	}
-	if r.ino < 0 {
-		return -1, linux.ENOENT
-	}
-	if inodes[r.ino].mode&sIFMT != sIFSOCK {
-		return -1, linux.ECONNREFUSED
-	}
-	ti := inodes[r.ino].usock - 1
-	if ti < 0 || !unixSockets[ti].used {
-		return -1, linux.ECONNREFUSED
 	}
 	if !unixSockets[ti].dgram {
 		return -1, linux.EPROTOTYPE
@@ -216,7 +205,10 @@ func dgramRecv(t *thread, e *fdEntry, buf []byte, addr, addrlen uint64, peek boo
 		sa[0] = afUnix
 		n := 0
 		if d.fromN > 0 {
-			n = 2 + copy(sa[2:], d.from[:d.fromN]) + 1
+			n = 2 + copy(sa[2:], d.from[:d.fromN])
+			if d.from[0] != 0 {
+				n++ // a path's NUL; an abstract name has none
+			}
 		}
 		room, ok := readU32(uintptr(addrlen))
 		if !ok || !copyOut(uintptr(addr), sa[:min(uint32(n), room)]) || !writeU32(uintptr(addrlen), uint32(n)) {
