@@ -87,11 +87,7 @@ func netlinkName(addr, addrlen uint64) int64 {
 	var sa [12]byte
 	binary.LittleEndian.PutUint16(sa[0:], afNetlink)
 	binary.LittleEndian.PutUint32(sa[4:], uint32(tidBase))
-	room, ok := readU32(uintptr(addrlen))
-	if !ok {
-		return errno(linux.EFAULT)
-	}
-	if !copyOut(uintptr(addr), sa[:min(room, 12)]) || !writeU32(uintptr(addrlen), 12) {
+	if !copyOutLen(addr, addrlen, sa[:]) {
 		return errno(linux.EFAULT)
 	}
 	return 0
@@ -165,8 +161,7 @@ func netlinkRecv(t *thread, fd uint64, buf, n, addr, addrlen uint64) int64 {
 		// From the kernel: port ID 0.
 		var sa [12]byte
 		binary.LittleEndian.PutUint16(sa[0:], afNetlink)
-		room, ok := readU32(uintptr(addrlen))
-		if !ok || !copyOut(uintptr(addr), sa[:min(room, 12)]) || !writeU32(uintptr(addrlen), 12) {
+		if !copyOutLen(addr, addrlen, sa[:]) {
 			return errno(linux.EFAULT)
 		}
 	}

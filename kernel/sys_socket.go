@@ -269,6 +269,13 @@ func forwardOn(t *thread, fd uint64, bufs ...uint64) int64 {
 	return forward(t, s, -1)
 }
 
+// copyOutLen fills a value-result buffer, as getsockname and getsockopt do:
+// as much of v as *lenp bytes at addr hold, then len(v) into *lenp.
+func copyOutLen(addr, lenp uint64, v []byte) bool {
+	room, ok := readU32(uintptr(lenp))
+	return ok && copyOut(uintptr(addr), v[:min(uint32(len(v)), room)]) && writeU32(uintptr(lenp), uint32(len(v)))
+}
+
 // sockaddrMax bounds the socket addresses the service reads or writes.
 const sockaddrMax = 128
 

@@ -456,8 +456,7 @@ func unixAccept(t *thread, fd, addr, addrlen, flags uint64) int64 {
 	if addr != 0 {
 		// The connecting socket is unbound: its name is the family alone.
 		sa := [2]byte{afUnix, 0}
-		room, ok := readU32(uintptr(addrlen))
-		if !ok || !copyOut(uintptr(addr), sa[:min(uint32(2), room)]) || !writeU32(uintptr(addrlen), 2) {
+		if !copyOutLen(addr, addrlen, sa[:]) {
 			return errno(linux.EFAULT)
 		}
 	}
@@ -473,20 +472,27 @@ func unixName(u *unixSocket, peer bool, addr, addrlen uint64) int64 {
 		}
 		src = &unixSockets[u.peer]
 	}
-	var sa [2 + sunPathMax + 1]byte
-	sa[0] = afUnix
-	n := 2 + copy(sa[2:], src.path[:src.pathN])
-	if src.pathN > 0 && src.path[0] != 0 {
-		n++ // a path's NUL; an abstract name has none
-	}
-	room, ok := readU32(uintptr(addrlen))
-	if !ok {
-		return errno(linux.EFAULT)
-	}
-	if !copyOut(uintptr(addr), sa[:min(uint32(n), room)]) || !writeU32(uintptr(addrlen), uint32(n)) {
+	var sa sockaddrUn
+	if !copyOutLen(addr, addrlen, sa.of(src.path[:src.pathN])) {
 		return errno(linux.EFAULT)
 	}
 	return 0
+}
+
+// sockaddrUn holds a struct sockaddr_un.
+type sockaddrUn [2 + sunPathMax + 1]byte
+
+// of fills sa for a socket named name and returns its bytes: the family
+// alone for an unnamed socket, a path with its NUL, an abstract name (a
+// leading NUL) without one.
+func (sa *sockaddrUn) of(name []byte) []byte {
+	sa[0], sa[1] = afUnix, 0
+	n := 2 + copy(sa[2:], name)
+	if len(name) > 0 && name[0] != 0 {
+		sa[n] = 0
+		n++
+	}
+	return sa[:n]
 }
 
 // unixIO reads or writes a connected socket through its pipes.
@@ -635,12 +641,7 @@ func unixGetsockopt(fd, level, name, addr, lenp uint64) int64 {
 	default:
 		return errno(linux.ENOPROTOOPT)
 	}
-	room, ok := readU32(uintptr(lenp))
-	if !ok {
-		return errno(linux.EFAULT)
-	}
-	b := (*[4]byte)(unsafe.Pointer(&v))[:]
-	if !copyOut(uintptr(addr), b[:min(uint32(4), room)]) || !writeU32(uintptr(lenp), 4) {
+	if !copyOutLen(addr, lenp, (*[4]byte)(unsafe.Pointer(&v))[:]) {
 		return errno(linux.EFAULT)
 	}
 	return 0

@@ -201,17 +201,12 @@ func dgramRecv(t *thread, e *fdEntry, buf []byte, addr, addrlen uint64, peek boo
 	copyDgram(d, buf[:k], false)
 	if addr != 0 && addrlen != 0 {
 		// An unbound sender has no name at all (length 0), as on Linux.
-		var sa [2 + sunPathMax + 1]byte
-		sa[0] = afUnix
-		n := 0
-		if d.fromN > 0 {
-			n = 2 + copy(sa[2:], d.from[:d.fromN])
-			if d.from[0] != 0 {
-				n++ // a path's NUL; an abstract name has none
-			}
+		var sa sockaddrUn
+		name := sa.of(d.from[:d.fromN])
+		if d.fromN == 0 {
+			name = name[:0]
 		}
-		room, ok := readU32(uintptr(addrlen))
-		if !ok || !copyOut(uintptr(addr), sa[:min(uint32(n), room)]) || !writeU32(uintptr(addrlen), uint32(n)) {
+		if !copyOutLen(addr, addrlen, name) {
 			return errno(linux.EFAULT), 0
 		}
 	}
