@@ -87,7 +87,7 @@ func runDetached(ctx context.Context, c *CLI, opts *runOptions) error {
 		}
 		// The supervisor takes the port when the guest boots; a port taken already is
 		// refused here, before a doomed instance is made.
-		if err := checkFree(p); err != nil {
+		if err := p.CheckFree(); err != nil {
 			return &StatusError{Code: exitMote, Msg: err.Error()}
 		}
 	}
@@ -148,26 +148,6 @@ func runDetached(ctx context.Context, c *CLI, opts *runOptions) error {
 		return err
 	}
 	fmt.Fprintln(c.Out, st.Name)
-	return nil
-}
-
-// checkFree reports a host port that is taken.
-func checkFree(p usernet.Publish) error {
-	var err error
-	if p.Proto == "udp" {
-		var c net.PacketConn
-		if c, err = net.ListenPacket("udp", p.Addr()); err == nil {
-			c.Close()
-		}
-	} else {
-		var l net.Listener
-		if l, err = net.Listen("tcp", p.Addr()); err == nil {
-			l.Close()
-		}
-	}
-	if err != nil {
-		return fmt.Errorf("host port %s/%s is in use or not available: %v; publish another with -p", p.Addr(), p.Proto, err)
-	}
 	return nil
 }
 

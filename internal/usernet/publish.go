@@ -65,10 +65,6 @@ func port(s string) (int, error) {
 // Addr is the host address the port is published on.
 func (p Publish) Addr() string { return net.JoinHostPort(p.HostIP, strconv.Itoa(p.HostPort)) }
 
-func (p Publish) String() string {
-	return fmt.Sprintf("%s->%d/%s", p.Addr(), p.GuestPort, p.Proto)
-}
-
 // publisher serves one published port.
 type publisher interface {
 	serve(n *Network)
@@ -78,6 +74,21 @@ type publisher interface {
 // connectTimeout bounds the netstack's connection into the guest, which
 // waits out ARP and retransmits the SYN while the guest is still booting.
 const connectTimeout = 10 * time.Second
+
+func (p Publish) String() string {
+	return fmt.Sprintf("%s->%d/%s", p.Addr(), p.GuestPort, p.Proto)
+}
+
+// CheckFree reports a host port that is taken now, for a caller that binds it
+// later (a background instance's supervisor).
+func (p Publish) CheckFree() error {
+	pub, err := p.listen()
+	if err != nil {
+		return err
+	}
+	pub.close()
+	return nil
+}
 
 func (p Publish) listen() (publisher, error) {
 	if p.Proto == "udp" {
