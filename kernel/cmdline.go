@@ -62,6 +62,8 @@ func parseCmdline() {
 			}
 		case bytesEq(key, "cwd"):
 			cwd = val
+		case bytesEq(key, "vol"):
+			volSpec(val)
 		case bytesEq(key, "ip"):
 			netcfg.custom = parseCIDR(val.bytes(), &netcfg.ip, &netcfg.prefix)
 		case bytesEq(key, "gw"):

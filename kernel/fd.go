@@ -21,6 +21,7 @@ const (
 	fkSocket
 	fkUnix
 	fkNetlink
+	fkVolume // a file on a volume (sys_volume.go)
 )
 
 type fdEntry struct {
@@ -100,6 +101,8 @@ func closeFD(fd uint64) {
 			unixClosed(obj)
 		case fkNetlink:
 			netlinks[obj].used = false
+		case fkVolume:
+			volClosed(obj)
 		}
 		epollForget(int32(fd))
 	}

@@ -76,6 +76,7 @@ func kmain() {
 	clockInit()
 	stdinInit()
 	fsInit()
+	volInit()
 	netInit()
 	hostsInit()
 	controlInit()

@@ -37,6 +37,7 @@ const (
 	waitPoll    // epoll, eventfd, stdin: restarted when a file changes
 	waitService // a call forwarded to the socket service; not interrupted
 	waitFIFO    // an open of a FIFO, for the other end; not interrupted
+	waitVolume  // a request to a volume's device, or a free slot for one; not interrupted
 )
 
 type thread struct {

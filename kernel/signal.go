@@ -37,7 +37,7 @@ func sendSignal(t *thread, sig int, code int32, pid int32) {
 		return
 	}
 	t.pending |= sigbit(sig)
-	if sig == linux.SIGKILL || t.state == tsBlocked && t.sigmask&sigbit(sig) == 0 && t.wait != waitNone && t.wait != waitService && t.wait != waitFIFO {
+	if sig == linux.SIGKILL || t.state == tsBlocked && t.sigmask&sigbit(sig) == 0 && t.wait != waitNone && t.wait != waitService && t.wait != waitFIFO && t.wait != waitVolume {
 		// With SA_RESTART a read or write on a pipe, an eventfd or stdin is made again
 		// after the handler; epoll_wait, sleeps and futex waits end with EINTR, as on Linux.
 		epollCall := t.sysnr == linux.SYS_EPOLL_WAIT || t.sysnr == linux.SYS_EPOLL_PWAIT
@@ -373,7 +373,7 @@ func signalProcess(fallback *thread, sig int, code int32, pid int32) {
 		if t.sigmask&sigbit(sig) != 0 {
 			continue
 		}
-		if t.state != tsBlocked || t.wait != waitService && t.wait != waitFIFO {
+		if t.state != tsBlocked || t.wait != waitService && t.wait != waitFIFO && t.wait != waitVolume {
 			sendSignal(t, sig, code, pid)
 			return
 		}

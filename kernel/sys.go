@@ -189,6 +189,7 @@ func doSyscall(t *thread) {
 	t.restartDeadline = 0
 	if t.state == tsRunning {
 		f.RAX = uint64(r)
+		volEnd(t)
 	}
 	syscallExit(t, r)
 }

@@ -24,6 +24,8 @@ func readFD(t *thread, e *fdEntry, buf []byte) int64 {
 		return eventfdRead(t, e, buf)
 	case fkUnix:
 		return unixIO(t, e, buf, false)
+	case fkVolume:
+		return volRW(t, e, buf, 0, true, false)
 	case fkNetlink:
 		return errno(linux.EOPNOTSUPP) // recvfrom, which Go's netlink code uses
 	case fkPipeWrite:
@@ -50,6 +52,8 @@ func writeFD(t *thread, e *fdEntry, buf []byte) int64 {
 		return eventfdWrite(t, e, buf)
 	case fkUnix:
 		return unixIO(t, e, buf, true)
+	case fkVolume:
+		return volRW(t, e, buf, 0, true, true)
 	case fkNetlink:
 		return errno(linux.EOPNOTSUPP) // sendto, which Go's netlink code uses
 	case fkPipeRead:
@@ -111,6 +115,12 @@ func vectorIO(t *thread, f *Frame, write bool) int64 {
 	}
 	total := int64(0)
 	for i := uintptr(0); i < uintptr(cnt); i++ {
+		if e.kind == fkVolume && total > 0 {
+			// One request per call: a reply is kept only until the
+			// next, so a second vector would lose the first's data
+			// when the call is made again. A short transfer is allowed.
+			break
+		}
 		base, ok1 := readU64(iov + i*16)
 		n, ok2 := readU64(iov + i*16 + 8)
 		if !ok1 || !ok2 || int64(n) < 0 {

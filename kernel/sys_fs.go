@@ -83,6 +83,14 @@ func lookupAt(dirfd uint64, pathAddr uintptr, follow bool) (walkResult, linux.Er
 	if e != 0 {
 		return walkResult{}, e
 	}
+	if vf := volFileOf(dirfd); vf != nil && len(p) > 0 && p[0] != '/' {
+		if !vf.dir {
+			return walkResult{}, linux.ENOTDIR
+		}
+		r := volEnter(int(vf.m), p, 0)
+		r.volFid = vf.fid
+		return r, 0
+	}
 	start, e := startDir(dirfd)
 	if e != 0 && (len(p) == 0 || p[0] != '/') {
 		return walkResult{}, e
@@ -138,6 +146,10 @@ func openAt(t *thread, dirfd uint64, path uintptr, flags uint64, mode uint32) in
 	r, e := lookupAt(dirfd, path, flags&linux.O_NOFOLLOW == 0 && !excl)
 	if e != 0 {
 		return errno(e)
+	}
+	if r.vol != 0 {
+		p := volPathOf(&r)
+		return volOpen(t, &p, flags, mode)
 	}
 	acc := flags & linux.O_ACCMODE
 	if r.ino < 0 {
@@ -259,7 +271,14 @@ func seekable(fd uint64) (*openFile, linux.Errno) {
 
 // positioned serves pread64 and pwrite64: I/O at an offset that leaves the
 // file's own offset alone.
-func positioned(f *Frame, write bool) int64 {
+func positioned(t *thread, f *Frame, write bool) int64 {
+	if e := getFD(f.RDI); e != nil && e.kind == fkVolume {
+		buf, ok := userBytes(uintptr(f.RSI), uintptr(f.RDX), !write)
+		if !ok {
+			return errno(linux.EFAULT)
+		}
+		return volRW(t, e, buf, int64(f.R10), false, write)
+	}
 	of, e := seekable(f.RDI)
 	if e != 0 {
 		return errno(e)
@@ -278,13 +297,16 @@ func positioned(f *Frame, write bool) int64 {
 }
 
 // sysPread64 implements pread64(2).
-func sysPread64(t *thread, f *Frame) int64 { return positioned(f, false) }
+func sysPread64(t *thread, f *Frame) int64 { return positioned(t, f, false) }
 
 // sysPwrite64 implements pwrite64(2).
-func sysPwrite64(t *thread, f *Frame) int64 { return positioned(f, true) }
+func sysPwrite64(t *thread, f *Frame) int64 { return positioned(t, f, true) }
 
 // sysLseek implements lseek(2).
 func sysLseek(t *thread, f *Frame) int64 {
+	if vf := volFileOf(f.RDI); vf != nil {
+		return volLseek(t, vf, int64(f.RSI), f.RDX)
+	}
 	of, e := seekable(f.RDI)
 	if e != 0 {
 		return errno(e)
@@ -364,7 +386,12 @@ func statFD(fd uint64, addr uintptr) int64 {
 }
 
 // sysFstat implements fstat(2).
-func sysFstat(t *thread, f *Frame) int64 { return statFD(f.RDI, uintptr(f.RSI)) }
+func sysFstat(t *thread, f *Frame) int64 {
+	if vf := volFileOf(f.RDI); vf != nil {
+		return volFstat(t, vf, uintptr(f.RSI))
+	}
+	return statFD(f.RDI, uintptr(f.RSI))
+}
 
 // sysNewfstatat implements newfstatat(2).
 func sysNewfstatat(t *thread, f *Frame) int64 {
@@ -374,16 +401,23 @@ func sysNewfstatat(t *thread, f *Frame) int64 {
 			if int32(f.RDI) == linux.AT_FDCWD {
 				return statInode(cwdIno, uintptr(f.RDX))
 			}
+			if vf := volFileOf(f.RDI); vf != nil {
+				return volFstat(t, vf, uintptr(f.RDX))
+			}
 			return statFD(f.RDI, uintptr(f.RDX))
 		}
 	}
-	return statPath(f.RDI, uintptr(f.RSI), uintptr(f.RDX), f.R10&atSymlinkNofollow == 0)
+	return statPath(t, f.RDI, uintptr(f.RSI), uintptr(f.RDX), f.R10&atSymlinkNofollow == 0)
 }
 
-func statPath(dirfd uint64, path, addr uintptr, follow bool) int64 {
+func statPath(t *thread, dirfd uint64, path, addr uintptr, follow bool) int64 {
 	r, e := lookupAt(dirfd, path, follow)
 	if e != 0 {
 		return errno(e)
+	}
+	if r.vol != 0 {
+		p := volPathOf(&r)
+		return volStat(t, &p, addr)
 	}
 	if r.ino < 0 {
 		return errno(linux.ENOENT)
@@ -396,17 +430,24 @@ func statPath(dirfd uint64, path, addr uintptr, follow bool) int64 {
 
 // sysStat implements stat(2).
 func sysStat(t *thread, f *Frame) int64 {
-	return statPath(atFDCWD, uintptr(f.RDI), uintptr(f.RSI), true)
+	return statPath(t, atFDCWD, uintptr(f.RDI), uintptr(f.RSI), true)
 }
 
 // sysLstat implements lstat(2).
 func sysLstat(t *thread, f *Frame) int64 {
-	return statPath(atFDCWD, uintptr(f.RDI), uintptr(f.RSI), false)
+	return statPath(t, atFDCWD, uintptr(f.RDI), uintptr(f.RSI), false)
 }
 
 // sysGetdents64 implements getdents64(2). The file offset counts entries:
 // 0 is ".", 1 is "..", and k+2 resumes the scan at inode k.
 func sysGetdents64(t *thread, f *Frame) int64 {
+	if vf := volFileOf(f.RDI); vf != nil {
+		buf, ok := userBytes(uintptr(f.RSI), uintptr(f.RDX), true)
+		if !ok {
+			return errno(linux.EFAULT)
+		}
+		return volGetdents(t, vf, buf)
+	}
 	of, e := fileOf(f.RDI)
 	if of == nil {
 		if e == nil {
@@ -495,17 +536,21 @@ func dirType(n *inode) uint8 {
 }
 
 // sysMkdirat implements mkdirat(2).
-func sysMkdirat(t *thread, f *Frame) int64 { return mkdirAt(f.RDI, uintptr(f.RSI), uint32(f.RDX)) }
+func sysMkdirat(t *thread, f *Frame) int64 { return mkdirAt(t, f.RDI, uintptr(f.RSI), uint32(f.RDX)) }
 
 // sysMkdir implements mkdir(2).
 func sysMkdir(t *thread, f *Frame) int64 {
-	return mkdirAt(atFDCWD, uintptr(f.RDI), uint32(f.RSI))
+	return mkdirAt(t, atFDCWD, uintptr(f.RDI), uint32(f.RSI))
 }
 
-func mkdirAt(dirfd uint64, path uintptr, mode uint32) int64 {
+func mkdirAt(t *thread, dirfd uint64, path uintptr, mode uint32) int64 {
 	r, e := lookupAt(dirfd, path, false)
 	if e != 0 {
 		return errno(e)
+	}
+	if r.vol != 0 {
+		p := volPathOf(&r)
+		return volMkdir(t, &p, mode)
 	}
 	if r.ino >= 0 || r.viaLink {
 		return errno(linux.EEXIST) // a dangling symlink is a name too
@@ -527,32 +572,27 @@ func sysUnlinkat(t *thread, f *Frame) int64 {
 	if f.RDX&^atRemovedir != 0 {
 		return errno(linux.EINVAL)
 	}
-	return unlinkAt(f.RDI, uintptr(f.RSI), f.RDX&atRemovedir != 0)
+	return unlinkAt(t, f.RDI, uintptr(f.RSI), f.RDX&atRemovedir != 0)
 }
 
 // sysUnlink implements unlink(2).
 func sysUnlink(t *thread, f *Frame) int64 {
-	return unlinkAt(atFDCWD, uintptr(f.RDI), false)
+	return unlinkAt(t, atFDCWD, uintptr(f.RDI), false)
 }
 
 // sysRmdir implements rmdir(2).
 func sysRmdir(t *thread, f *Frame) int64 {
-	return unlinkAt(atFDCWD, uintptr(f.RDI), true)
+	return unlinkAt(t, atFDCWD, uintptr(f.RDI), true)
 }
 
-func unlinkAt(dirfd uint64, path uintptr, rmdir bool) int64 {
-	var buf [pathMax]byte
-	p, e := userPath(path, buf[:])
+func unlinkAt(t *thread, dirfd uint64, path uintptr, rmdir bool) int64 {
+	r, e := lookupAt(dirfd, path, false)
 	if e != 0 {
 		return errno(e)
 	}
-	start, e := startDir(dirfd)
-	if e != 0 && (len(p) == 0 || p[0] != '/') {
-		return errno(e)
-	}
-	r, e := resolve(start, p, false)
-	if e != 0 {
-		return errno(e)
+	if r.vol != 0 {
+		p := volPathOf(&r)
+		return volUnlink(t, &p, rmdir)
 	}
 	if r.ino < 0 {
 		return errno(linux.ENOENT)
@@ -581,24 +621,37 @@ func sysRenameat2(t *thread, f *Frame) int64 {
 	if f.R8&^renameNoreplace != 0 {
 		return errno(linux.EINVAL)
 	}
-	return renameAt(f.RDI, uintptr(f.RSI), f.RDX, uintptr(f.R10), f.R8&renameNoreplace != 0)
+	return renameAt(t, f.RDI, uintptr(f.RSI), f.RDX, uintptr(f.R10), f.R8&renameNoreplace != 0)
 }
 
 // sysRenameat implements renameat(2).
 func sysRenameat(t *thread, f *Frame) int64 {
-	return renameAt(f.RDI, uintptr(f.RSI), f.RDX, uintptr(f.R10), false)
+	return renameAt(t, f.RDI, uintptr(f.RSI), f.RDX, uintptr(f.R10), false)
 }
 
 // sysRename implements rename(2).
 func sysRename(t *thread, f *Frame) int64 {
 	cwdFD := atFDCWD
-	return renameAt(cwdFD, uintptr(f.RDI), cwdFD, uintptr(f.RSI), false)
+	return renameAt(t, cwdFD, uintptr(f.RDI), cwdFD, uintptr(f.RSI), false)
 }
 
-func renameAt(olddirfd uint64, oldpath uintptr, newdirfd uint64, newpath uintptr, noreplace bool) int64 {
+func renameAt(t *thread, olddirfd uint64, oldpath uintptr, newdirfd uint64, newpath uintptr, noreplace bool) int64 {
 	from, e := lookupAt(olddirfd, oldpath, false)
 	if e != 0 {
 		return errno(e)
+	}
+	if from.vol != 0 {
+		src := volPathOf(&from)
+		src.rest = volRenameBuf[:copy(volRenameBuf[:], src.rest)]
+		to, e := lookupAt(newdirfd, newpath, false)
+		if e != 0 {
+			return errno(e)
+		}
+		if to.vol == 0 {
+			return errno(linux.EXDEV)
+		}
+		dst := volPathOf(&to)
+		return volRename(t, &src, &dst, noreplace)
 	}
 	if from.ino < 0 {
 		return errno(linux.ENOENT)
@@ -609,6 +662,9 @@ func renameAt(olddirfd uint64, oldpath uintptr, newdirfd uint64, newpath uintptr
 	to, e := lookupAt(newdirfd, newpath, false)
 	if e != 0 {
 		return errno(e)
+	}
+	if to.vol != 0 {
+		return errno(linux.EXDEV)
 	}
 	if to.ino == rootIno || isDots(to.last) {
 		return errno(linux.EBUSY)
@@ -671,21 +727,25 @@ func renameAt(olddirfd uint64, oldpath uintptr, newdirfd uint64, newpath uintptr
 
 // sysReadlinkat implements readlinkat(2).
 func sysReadlinkat(t *thread, f *Frame) int64 {
-	return readlinkAt(f.RDI, uintptr(f.RSI), uintptr(f.RDX), f.R10)
+	return readlinkAt(t, f.RDI, uintptr(f.RSI), uintptr(f.RDX), f.R10)
 }
 
 // sysReadlink implements readlink(2).
 func sysReadlink(t *thread, f *Frame) int64 {
-	return readlinkAt(atFDCWD, uintptr(f.RDI), uintptr(f.RSI), f.RDX)
+	return readlinkAt(t, atFDCWD, uintptr(f.RDI), uintptr(f.RSI), f.RDX)
 }
 
-func readlinkAt(dirfd uint64, path, buf uintptr, size uint64) int64 {
+func readlinkAt(t *thread, dirfd uint64, path, buf uintptr, size uint64) int64 {
 	if int64(size) <= 0 {
 		return errno(linux.EINVAL)
 	}
 	r, e := lookupAt(dirfd, path, false)
 	if e != 0 {
 		return errno(e)
+	}
+	if r.vol != 0 {
+		p := volPathOf(&r)
+		return volReadlink(t, &p, buf, size)
 	}
 	if r.ino < 0 {
 		return errno(linux.ENOENT)
@@ -705,14 +765,16 @@ func readlinkAt(dirfd uint64, path, buf uintptr, size uint64) int64 {
 }
 
 // sysSymlinkat implements symlinkat(2).
-func sysSymlinkat(t *thread, f *Frame) int64 { return symlinkAt(uintptr(f.RDI), f.RSI, uintptr(f.RDX)) }
+func sysSymlinkat(t *thread, f *Frame) int64 {
+	return symlinkAt(t, uintptr(f.RDI), f.RSI, uintptr(f.RDX))
+}
 
 // sysSymlink implements symlink(2).
 func sysSymlink(t *thread, f *Frame) int64 {
-	return symlinkAt(uintptr(f.RDI), atFDCWD, uintptr(f.RSI))
+	return symlinkAt(t, uintptr(f.RDI), atFDCWD, uintptr(f.RSI))
 }
 
-func symlinkAt(target uintptr, dirfd uint64, path uintptr) int64 {
+func symlinkAt(t *thread, target uintptr, dirfd uint64, path uintptr) int64 {
 	var tb [pathMax]byte
 	tp, e := userPath(target, tb[:])
 	if e != 0 {
@@ -724,6 +786,10 @@ func symlinkAt(target uintptr, dirfd uint64, path uintptr) int64 {
 	r, e := lookupAt(dirfd, path, false)
 	if e != 0 {
 		return errno(e)
+	}
+	if r.vol != 0 {
+		p := volPathOf(&r)
+		return volSymlink(t, tp, &p)
 	}
 	if r.ino >= 0 {
 		return errno(linux.EEXIST)
@@ -744,6 +810,13 @@ func symlinkAt(target uintptr, dirfd uint64, path uintptr) int64 {
 
 // sysFtruncate implements ftruncate(2).
 func sysFtruncate(t *thread, f *Frame) int64 {
+	if vf := volFileOf(f.RDI); vf != nil {
+		switch {
+		case int64(f.RSI) < 0, vf.dir, vf.flags&linux.O_ACCMODE == linux.O_RDONLY:
+			return errno(linux.EINVAL)
+		}
+		return volSetattr(t, nil, vf, p9SetSize, 0, f.RSI, 0, 0)
+	}
 	of, e := fileOf(f.RDI)
 	if of == nil {
 		if e == nil {
@@ -769,6 +842,13 @@ func sysTruncate(t *thread, f *Frame) int64 {
 	if e != 0 {
 		return errno(e)
 	}
+	if r.vol != 0 {
+		if int64(f.RSI) < 0 {
+			return errno(linux.EINVAL)
+		}
+		p := volPathOf(&r)
+		return volSetattr(t, &p, nil, p9SetSize, 0, f.RSI, 0, 0)
+	}
 	switch {
 	case r.ino < 0:
 		return errno(linux.ENOENT)
@@ -782,11 +862,15 @@ func sysTruncate(t *thread, f *Frame) int64 {
 	return errno(truncatePages(&inodes[r.ino], int64(f.RSI)))
 }
 
-// sysFsync implements fsync(2), fdatasync(2) and syncfs(2). The files live in
-// memory, so they are as durable as they can be once written: nothing to do.
+// sysFsync implements fsync(2), fdatasync(2) and syncfs(2). Files in memory
+// are as durable as they can be once written: nothing to do. A file on a
+// volume is synced on the host (sys_volume.go).
 func sysFsync(t *thread, f *Frame) int64 {
 	if getFD(f.RDI) == nil {
 		return errno(linux.EBADF)
+	}
+	if vf := volFileOf(f.RDI); vf != nil {
+		return volFsync(t, vf, t.sysnr == linux.SYS_FDATASYNC)
 	}
 	return 0
 }
@@ -797,6 +881,10 @@ func sysFaccessat2(t *thread, f *Frame) int64 {
 	r, e := lookupAt(f.RDI, uintptr(f.RSI), f.R10&atSymlinkNofollow == 0)
 	if e != 0 {
 		return errno(e)
+	}
+	if r.vol != 0 {
+		p := volPathOf(&r)
+		return volAccess(t, &p, f.RDX)
 	}
 	if r.ino < 0 {
 		return errno(linux.ENOENT)
@@ -832,6 +920,9 @@ func chmodInode(ino int32, mode uint64) int64 {
 
 // sysFchmod implements fchmod(2).
 func sysFchmod(t *thread, f *Frame) int64 {
+	if vf := volFileOf(f.RDI); vf != nil {
+		return volSetattr(t, nil, vf, p9SetMode, uint32(f.RSI)&modeMax, 0, 0, 0)
+	}
 	of, e := fileOf(f.RDI)
 	if of == nil {
 		if e == nil {
@@ -847,6 +938,10 @@ func sysFchmodat(t *thread, f *Frame) int64 {
 	r, e := lookupAt(f.RDI, uintptr(f.RSI), true)
 	if e != 0 {
 		return errno(e)
+	}
+	if r.vol != 0 {
+		p := volPathOf(&r)
+		return volSetattr(t, &p, nil, p9SetMode, uint32(f.RDX)&modeMax, 0, 0, 0)
 	}
 	if r.ino < 0 {
 		return errno(linux.ENOENT)
@@ -884,6 +979,9 @@ func sysFchownat(t *thread, f *Frame) int64 {
 	if e != 0 {
 		return errno(e)
 	}
+	if r.vol != 0 {
+		return volChown(t, &r)
+	}
 	if r.ino < 0 {
 		return errno(linux.ENOENT)
 	}
@@ -905,7 +1003,13 @@ func sysFchown(t *thread, f *Frame) int64 {
 // sysUtimensat implements utimensat(2).
 func sysUtimensat(t *thread, f *Frame) int64 {
 	ino := int32(-1)
+	var vp *volPath
+	var vf *volFile
+	var vpath volPath
 	if f.RSI == 0 {
+		vf = volFileOf(f.RDI)
+	}
+	if f.RSI == 0 && vf == nil {
 		of, e := fileOf(f.RDI)
 		if of == nil {
 			if e == nil {
@@ -914,12 +1018,15 @@ func sysUtimensat(t *thread, f *Frame) int64 {
 			return 0
 		}
 		ino = of.ino
-	} else {
+	} else if vf == nil {
 		r, e := lookupAt(f.RDI, uintptr(f.RSI), f.R10&atSymlinkNofollow == 0)
 		if e != 0 {
 			return errno(e)
 		}
-		if r.ino < 0 {
+		if r.vol != 0 {
+			vpath = volPathOf(&r)
+			vp = &vpath
+		} else if r.ino < 0 {
 			return errno(linux.ENOENT)
 		}
 		ino = r.ino
@@ -944,6 +1051,9 @@ func sysUtimensat(t *thread, f *Frame) int64 {
 			}
 		}
 	}
+	if vp != nil || vf != nil {
+		return volTimes(t, vp, vf, times, f.RDX == 0)
+	}
 	n := &inodes[ino]
 	if times[0] >= 0 {
 		n.atime = times[0]
@@ -960,6 +1070,9 @@ func sysChdir(t *thread, f *Frame) int64 {
 	r, e := lookupAt(atFDCWD, uintptr(f.RDI), true)
 	if e != 0 {
 		return errno(e)
+	}
+	if r.vol != 0 {
+		return volChdir(&r)
 	}
 	if r.ino < 0 {
 		return errno(linux.ENOENT)
@@ -1014,6 +1127,9 @@ func sysFstatfs(t *thread, f *Frame) int64 {
 	if getFD(f.RDI) == nil {
 		return errno(linux.EBADF)
 	}
+	if vf := volFileOf(f.RDI); vf != nil {
+		return volStatfs(t, nil, vf, uintptr(f.RSI))
+	}
 	return statfs(uintptr(f.RSI))
 }
 
@@ -1022,6 +1138,10 @@ func sysStatfs(t *thread, f *Frame) int64 {
 	r, e := lookupAt(atFDCWD, uintptr(f.RDI), true)
 	if e != 0 {
 		return errno(e)
+	}
+	if r.vol != 0 {
+		p := volPathOf(&r)
+		return volStatfs(t, &p, nil, uintptr(f.RSI))
 	}
 	if r.ino < 0 {
 		return errno(linux.ENOENT)
@@ -1124,6 +1244,10 @@ func sysFchmodat2(t *thread, f *Frame) int64 {
 	if e != 0 {
 		return errno(e)
 	}
+	if r.vol != 0 {
+		p := volPathOf(&r)
+		return volSetattr(t, &p, nil, p9SetMode, uint32(f.RDX)&modeMax, 0, 0, 0)
+	}
 	if r.ino < 0 {
 		return errno(linux.ENOENT)
 	}
@@ -1148,18 +1272,31 @@ func sysLinkat(t *thread, f *Frame) int64 {
 	if f.R8&^(atSymlinkFollow|atEmptyPath) != 0 {
 		return errno(linux.EINVAL)
 	}
-	return linkAt(f.RDI, uintptr(f.RSI), f.RDX, uintptr(f.R10), f.R8&atSymlinkFollow != 0)
+	return linkAt(t, f.RDI, uintptr(f.RSI), f.RDX, uintptr(f.R10), f.R8&atSymlinkFollow != 0)
 }
 
 // sysLink implements link(2).
 func sysLink(t *thread, f *Frame) int64 {
-	return linkAt(atFDCWD, uintptr(f.RDI), atFDCWD, uintptr(f.RSI), false)
+	return linkAt(t, atFDCWD, uintptr(f.RDI), atFDCWD, uintptr(f.RSI), false)
 }
 
-func linkAt(olddirfd uint64, oldpath uintptr, newdirfd uint64, newpath uintptr, follow bool) int64 {
+func linkAt(t *thread, olddirfd uint64, oldpath uintptr, newdirfd uint64, newpath uintptr, follow bool) int64 {
 	from, e := lookupAt(olddirfd, oldpath, follow)
 	if e != 0 {
 		return errno(e)
+	}
+	if from.vol != 0 {
+		src := volPathOf(&from)
+		src.rest = volRenameBuf[:copy(volRenameBuf[:], src.rest)]
+		to, e := lookupAt(newdirfd, newpath, false)
+		if e != 0 {
+			return errno(e)
+		}
+		if to.vol == 0 {
+			return errno(linux.EXDEV)
+		}
+		dst := volPathOf(&to)
+		return volLink(t, &src, &dst)
 	}
 	if from.ino < 0 {
 		return errno(linux.ENOENT)
@@ -1170,6 +1307,9 @@ func linkAt(olddirfd uint64, oldpath uintptr, newdirfd uint64, newpath uintptr, 
 	to, e := lookupAt(newdirfd, newpath, false)
 	if e != 0 {
 		return errno(e)
+	}
+	if to.vol != 0 {
+		return errno(linux.EXDEV)
 	}
 	if to.ino >= 0 || to.viaLink {
 		return errno(linux.EEXIST)

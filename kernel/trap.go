@@ -62,6 +62,7 @@ func deviceInterrupt(v uint64) {
 		controlInterrupt()
 	case vecVirtio:
 		virtioInterrupt()
+		p9Interrupt()
 	}
 	lapicEOIWrite()
 }

@@ -220,6 +220,13 @@ type walkResult struct {
 	last    []byte
 	hasDir  bool // the path ended in '/'
 	viaLink bool // the last component was a symlink, followed
+
+	// A path that leads into a volume (volume.go): 1 + the mount, the fid
+	// the rest starts from, and the rest (in volRestBuf). ino, name and
+	// dir are then -1.
+	vol    int8
+	volFid uint32
+	rest   []byte
 }
 
 // resolve walks path from start (a directory inode). With follow, a
@@ -235,7 +242,7 @@ func resolve(start int32, path []byte, follow bool) (walkResult, linux.Errno) {
 	}
 	// A new value, so that nothing returned can point into linkBuf or path.
 	return walkResult{ino: r.ino, name: r.name, dir: r.dir, last: lastName(r.last),
-		hasDir: r.hasDir, viaLink: r.viaLink}, e
+		hasDir: r.hasDir, viaLink: r.viaLink, vol: r.vol, volFid: r.volFid, rest: volRestBuf[:len(r.rest)]}, e
 }
 
 // lastNameBuf holds the final component of the last lookup. One CPU and no
@@ -266,6 +273,8 @@ func resolveDepth(start int32, path []byte, follow bool, depth int, linkBuf []by
 	cur := start
 	if path[0] == '/' {
 		cur = rootIno
+	} else if m := volMountAt(cur); m >= 0 {
+		return volEnter(m, path, 0), 0 // the working directory is a mount point
 	}
 	res := walkResult{ino: cur, name: cur, dir: cur}
 	res.hasDir = path[len(path)-1] == '/'
@@ -312,6 +321,9 @@ func resolveDepth(start int32, path []byte, follow bool, depth int, linkBuf []by
 			entry = lookup(res.ino, comp)
 		}
 		next := body(entry)
+		if m := volMountAt(next); m >= 0 {
+			return volEnter(m, path[j:], 0), 0
+		}
 		if next >= 0 && inodes[next].isLink() && (!lastComp || follow || res.hasDir) {
 			if depth >= symlinkMax {
 				return res, linux.ELOOP
@@ -320,6 +332,13 @@ func resolveDepth(start int32, path []byte, follow bool, depth int, linkBuf []by
 			sub, e := resolveDepth(res.ino, target, true, depth+1, linkBuf[len(target):])
 			if e != 0 {
 				return sub, e
+			}
+			if sub.vol != 0 {
+				if lastComp {
+					sub.viaLink = true
+					return sub, 0
+				}
+				return volEnter(int(sub.vol-1), path[j:], len(sub.rest)), 0
 			}
 			if lastComp {
 				// A dangling link at the end names where O_CREAT creates.

@@ -54,6 +54,7 @@ type virtioTransport struct {
 // descriptor.
 type vqueue struct {
 	index             uint16
+	size              uint16 // descriptors: vqSize, or fewer if the device has fewer
 	desc, avail, used uintptr
 	doorbell          uintptr
 	bufs              [vqSize]uintptr
@@ -105,14 +106,6 @@ func (t *virtioTransport) negotiate(want uint64) (uint64, bool) {
 // descriptors (16 bytes apiece: 4 KiB at 256), the available ring and the
 // used ring, and two buffers a frame.
 func (t *virtioTransport) setupQueue(idx uint16, q *vqueue) bool {
-	desc, avail, used := allocFrame(), allocFrame(), allocFrame()
-	if desc == 0 || avail == 0 || used == 0 {
-		return false
-	}
-	clearPage(desc)
-	clearPage(avail)
-	clearPage(used)
-	q.index, q.desc, q.avail, q.used = idx, desc, avail, used
 	for i := 0; i < vqSize; i += pageSize / vqBufSize {
 		p := allocFrame()
 		if p == 0 {
@@ -122,6 +115,20 @@ func (t *virtioTransport) setupQueue(idx uint16, q *vqueue) bool {
 			q.bufs[i+j] = p + uintptr(j)*vqBufSize
 		}
 	}
+	return t.setupRings(idx, q) && q.size == vqSize
+}
+
+// setupRings gives queue idx its rings, for a device that brings its own
+// buffers (virtio_9p.go).
+func (t *virtioTransport) setupRings(idx uint16, q *vqueue) bool {
+	desc, avail, used := allocFrame(), allocFrame(), allocFrame()
+	if desc == 0 || avail == 0 || used == 0 {
+		return false
+	}
+	clearPage(desc)
+	clearPage(avail)
+	clearPage(used)
+	q.index, q.desc, q.avail, q.used = idx, desc, avail, used
 	switch t.kind {
 	case transportMMIO:
 		return t.mmioQueue(q)
@@ -153,7 +160,7 @@ func (q *vqueue) setDesc(i uint16, n uint32, flags uint16) {
 // publish offers descriptor i to the device (struct virtq_avail). The
 // index is stored last, atomically with the flags, after the entry.
 func (q *vqueue) publish(i uint16) {
-	*(*uint16)(unsafe.Pointer(q.avail + 4 + uintptr(q.next%vqSize)*2)) = i
+	*(*uint16)(unsafe.Pointer(q.avail + 4 + uintptr(q.next%q.size)*2)) = i
 	q.next++
 	q.storeAvail()
 }
@@ -179,7 +186,7 @@ func (q *vqueue) usedIdx() uint16 {
 
 // usedElem returns the id and length of used-ring entry k.
 func (q *vqueue) usedElem(k uint16) (uint16, uint32) {
-	p := q.used + 4 + uintptr(k%vqSize)*8
+	p := q.used + 4 + uintptr(k%q.size)*8
 	return uint16(*(*uint32)(unsafe.Pointer(p))), *(*uint32)(unsafe.Pointer(p + 4))
 }
 

@@ -38,11 +38,19 @@ const (
 
 // mmioFind returns the transport of the first virtio-mmio device with the
 // given device ID.
-func mmioFind(deviceID uint32) (virtioTransport, bool) {
+func mmioFind(deviceID uint32) (virtioTransport, bool) { return mmioFindNth(deviceID, 0) }
+
+// mmioFindNth returns the transport of the virtio-mmio device with the
+// given device ID that comes after n others.
+func mmioFindNth(deviceID uint32, n int) (virtioTransport, bool) {
 	for i := uintptr(0); i < microvmSlots; i++ {
 		base := uintptr(microvmMMIO) + i*microvmSlotLen
 		if mmioRead32(base+vmMagic) == vmMagicValue && mmioRead32(base+vmVersion) == 2 &&
 			mmioRead32(base+vmDeviceID) == deviceID {
+			if n > 0 {
+				n--
+				continue
+			}
 			return virtioTransport{kind: transportMMIO, base: base, devcfg: base + vmConfig}, true
 		}
 	}
@@ -52,10 +60,12 @@ func mmioFind(deviceID uint32) (virtioTransport, bool) {
 func (t *virtioTransport) mmioQueue(q *vqueue) bool {
 	b := t.base
 	mmioWrite32(b+vmQueueSel, uint32(q.index))
-	if mmioRead32(b+vmQueueNumMax) < vqSize {
+	n := min(mmioRead32(b+vmQueueNumMax), vqSize)
+	if n == 0 || n&(n-1) != 0 {
 		return false
 	}
-	mmioWrite32(b+vmQueueNum, vqSize)
+	q.size = uint16(n)
+	mmioWrite32(b+vmQueueNum, n)
 	mmioWrite32(b+vmQueueDescLo, uint32(q.desc))
 	mmioWrite32(b+vmQueueDescHi, uint32(uint64(q.desc)>>32))
 	mmioWrite32(b+vmQueueDrvLo, uint32(q.avail))

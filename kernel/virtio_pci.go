@@ -64,7 +64,11 @@ func pciWrite32(bdf, off, v uint32) {
 // pciFind returns the transport of the first modern-capable virtio-pci
 // device of the given type on bus 0 (device ID 0x1040+type, or the
 // transitional 0x1000+type-1 with its subsystem ID saying the type).
-func pciFind(deviceType uint32) (virtioTransport, bool) {
+func pciFind(deviceType uint32) (virtioTransport, bool) { return pciFindNth(deviceType, 0) }
+
+// pciFindNth is pciFind for the device of the type that comes after n
+// others.
+func pciFindNth(deviceType uint32, n int) (virtioTransport, bool) {
 	for dev := uint32(0); dev < 32; dev++ {
 		bdf := dev << 3
 		id := pciRead32(bdf, 0)
@@ -73,6 +77,10 @@ func pciFind(deviceType uint32) (virtioTransport, bool) {
 		}
 		did := id >> 16
 		if did != 0x1040+deviceType && !(did == 0x1000+deviceType-1 && pciRead32(bdf, 0x2c)>>16 == deviceType) {
+			continue
+		}
+		if n > 0 {
+			n--
 			continue
 		}
 		t, ok := pciSetup(bdf)
@@ -190,10 +198,12 @@ func pciPlaceBar(bdf, bar uint32) uintptr {
 func (t *virtioTransport) pciQueue(q *vqueue) bool {
 	b := t.base
 	mmioWrite16(b+pciQueueSel, q.index)
-	if mmioRead16(b+pciQueueSize) < vqSize {
+	n := min(mmioRead16(b+pciQueueSize), vqSize)
+	if n == 0 || n&(n-1) != 0 {
 		return false
 	}
-	mmioWrite16(b+pciQueueSize, vqSize)
+	q.size = n
+	mmioWrite16(b+pciQueueSize, n)
 	mmioWrite32(b+pciQueueDesc, uint32(q.desc))
 	mmioWrite32(b+pciQueueDesc+4, uint32(uint64(q.desc)>>32))
 	mmioWrite32(b+pciQueueDriver, uint32(q.avail))

@@ -1,0 +1,850 @@
+package kernel
+
+import (
+	"unsafe"
+
+	"mote.dev/mote/kernel/abi/linux"
+)
+
+// File-system calls on volumes: the paths resolution hands over (a mount
+// and the rest of the path) and the descriptors they open, served with 9P
+// requests (virtio_9p.go). Every function here is one call's whole
+// sequence of requests, made again from its start each time a reply
+// arrives, so each builds a request only when the slot says the step is
+// new (s.step) and changes kernel state only after its last reply.
+//
+// Symbolic links on a volume are made and read (symlink, readlink) but
+// not followed when a path is resolved: the host's file, not the guest's
+// tree, would decide where they lead.
+
+const v9fsMagic = 0x01021997
+
+// volFile is an open file description on a volume.
+type volFile struct {
+	used  bool
+	dir   bool
+	m     int8
+	fid   uint32
+	flags uint64
+	off   int64 // a file's offset; a directory's 9P read offset
+	ino   uint64
+}
+
+var volFiles [1024]volFile
+
+// volPath is a path inside a volume: its mount, the fid it starts from
+// and the rest.
+type volPath struct {
+	m    int
+	base uint32
+	rest []byte
+}
+
+func volPathOf(r *walkResult) volPath { return volPath{int(r.vol - 1), r.volFid, r.rest} }
+
+func (p *volPath) dev() int { return mounts[p.m].dev }
+func (p *volPath) ro() bool { return mounts[p.m].ro }
+
+// dirOnly reports a trailing slash: the path must name a directory.
+func (p *volPath) dirOnly() bool { return len(p.rest) > 0 && p.rest[len(p.rest)-1] == '/' }
+
+// comp returns the k-th component of rest ("." components skipped), or
+// nil; count with k < 0 returns the number of components.
+func (p *volPath) comp(k int) []byte {
+	b := p.rest
+	i, n := 0, 0
+	for i < len(b) {
+		for i < len(b) && b[i] == '/' {
+			i++
+		}
+		j := i
+		for j < len(b) && b[j] != '/' {
+			j++
+		}
+		if j > i && !(j-i == 1 && b[i] == '.') {
+			if n == k {
+				return b[i:j]
+			}
+			n++
+		}
+		i = j
+	}
+	return nil
+}
+
+func (p *volPath) ncomp() int {
+	n := 0
+	for p.comp(n) != nil {
+		n++
+	}
+	return n
+}
+
+// walk makes a fid for the first n components of p and returns it with the
+// qid of the last (zero for n == 0, a clone of the start).
+func (s *p9slot) walk(t *thread, p *volPath, n int) (uint32, p9qid, linux.Errno) {
+	dev := p.dev()
+	fid, ok := s.newFid(dev)
+	if !ok {
+		return 0, p9qid{}, linux.ENFILE
+	}
+	from := p.base
+	var qid p9qid
+	for done := 0; ; {
+		k := min(n-done, p9MaxWalk)
+		var m p9msg
+		if s.step() {
+			m = s.msg(p9Twalk)
+			m.u32(from)
+			m.u32(fid)
+			m.u16(uint16(k))
+			for i := done; i < done+k; i++ {
+				m.str(p.comp(i))
+			}
+		}
+		r := s.rpc(t, dev, &m)
+		if r.err != 0 {
+			return fid, qid, r.err
+		}
+		if int(r.nwqid) < k {
+			if done > 0 {
+				s.bound(fid, false)
+			}
+			if r.nwqid > 0 && r.qid.typ&p9QTDir == 0 {
+				return fid, qid, linux.ENOTDIR
+			}
+			return fid, qid, linux.ENOENT
+		}
+		s.bound(fid, false)
+		if k > 0 {
+			qid = r.qid
+		}
+		done += k
+		from = fid
+		if done >= n {
+			return fid, qid, 0
+		}
+	}
+}
+
+// walkParent walks to the directory holding p's last component, which it
+// returns; EBUSY for the volume's root itself.
+func (s *p9slot) walkParent(t *thread, p *volPath) (uint32, []byte, linux.Errno) {
+	n := p.ncomp()
+	if n == 0 {
+		return 0, nil, linux.EBUSY
+	}
+	last := p.comp(n - 1)
+	if isDots(last) {
+		return 0, nil, linux.EINVAL
+	}
+	fid, _, e := s.walk(t, p, n-1)
+	return fid, last, e
+}
+
+// simple sends one request that carries no data back and returns its errno.
+func (s *p9slot) simple(t *thread, dev int, m *p9msg) linux.Errno {
+	return s.rpc(t, dev, m).err
+}
+
+// getattr asks for fid's attributes.
+func (s *p9slot) getattr(t *thread, dev int, fid uint32) p9r {
+	var m p9msg
+	if s.step() {
+		m = s.msg(p9Tgetattr)
+		m.u32(fid)
+		m.u64(p9GetattrBasic)
+	}
+	return s.rpc(t, dev, &m)
+}
+
+// volStatOut writes struct stat for a reply of Tgetattr.
+func volStatOut(m int, a *p9attr, qid p9qid, addr uintptr) int64 {
+	var st [144]byte
+	put := func(off int, v uint64) { *(*uint64)(unsafe.Pointer(&st[off])) = v }
+	put(0, uint64(0x100+m)) // st_dev: one per volume
+	put(8, qid.path)
+	put(16, a.nlink)
+	*(*uint32)(unsafe.Pointer(&st[24])) = a.mode
+	*(*uint32)(unsafe.Pointer(&st[28])) = a.uid
+	*(*uint32)(unsafe.Pointer(&st[32])) = a.gid
+	put(40, a.rdev)
+	put(48, a.size)
+	put(56, a.blksize)
+	put(64, a.blocks)
+	for i, ts := range [...]int64{a.atime, a.mtime, a.ctime} {
+		put(72+16*i, uint64(ts/1e9))
+		put(80+16*i, uint64(ts%1e9))
+	}
+	if !copyOut(addr, st[:]) {
+		return errno(linux.EFAULT)
+	}
+	return 0
+}
+
+// volStat implements stat, lstat and newfstatat on a volume path.
+func volStat(t *thread, p *volPath, addr uintptr) int64 {
+	s := volSlot(t)
+	if s == nil {
+		return 0
+	}
+	fid, _, e := s.walk(t, p, p.ncomp())
+	if e != 0 {
+		return errno(e)
+	}
+	r := s.getattr(t, p.dev(), fid)
+	if r.err != 0 {
+		return errno(r.err)
+	}
+	if p.dirOnly() && r.attr.mode&sIFMT != sIFDIR {
+		return errno(linux.ENOTDIR)
+	}
+	return volStatOut(p.m, &r.attr, r.qid, addr)
+}
+
+// volFstat implements fstat of a descriptor on a volume.
+func volFstat(t *thread, vf *volFile, addr uintptr) int64 {
+	s := volSlot(t)
+	if s == nil {
+		return 0
+	}
+	r := s.getattr(t, mounts[vf.m].dev, vf.fid)
+	if r.err != 0 {
+		return errno(r.err)
+	}
+	return volStatOut(int(vf.m), &r.attr, r.qid, addr)
+}
+
+// volOpen implements open, openat and creat on a volume path.
+func volOpen(t *thread, p *volPath, flags uint64, mode uint32) int64 {
+	acc := flags & linux.O_ACCMODE
+	excl := flags&(linux.O_CREAT|linux.O_EXCL) == linux.O_CREAT|linux.O_EXCL
+	if p.ro() && (acc != linux.O_RDONLY || flags&linux.O_TRUNC != 0) {
+		return errno(linux.EROFS)
+	}
+	s := volSlot(t)
+	if s == nil {
+		return 0
+	}
+	dev := p.dev()
+	// What the host opens with: access, truncation, appending, sync; the
+	// rest is the kernel's to do.
+	const passed = linux.O_ACCMODE | linux.O_TRUNC | linux.O_APPEND | linux.O_DIRECTORY | 0x1000 | 0x100000
+	n := p.ncomp()
+	fid, qid, e := s.walk(t, p, n)
+	var r p9r
+	switch {
+	case e == errBlocked:
+		return 0
+	case e == 0:
+		isDir := qid.typ&p9QTDir != 0 || n == 0
+		switch {
+		case excl:
+			return errno(linux.EEXIST)
+		case qid.typ&p9QTSymlink != 0:
+			return errno(linux.ELOOP)
+		case flags&linux.O_DIRECTORY != 0 && !isDir, p.dirOnly() && !isDir:
+			return errno(linux.ENOTDIR)
+		case isDir && (acc != linux.O_RDONLY || flags&linux.O_CREAT != 0):
+			return errno(linux.EISDIR)
+		}
+		var m p9msg
+		if s.step() {
+			m = s.msg(p9Tlopen)
+			m.u32(fid)
+			m.u32(uint32(flags & passed))
+		}
+		if r = s.rpc(t, dev, &m); r.err != 0 {
+			return errno(r.err)
+		}
+	case e == linux.ENOENT && flags&linux.O_CREAT != 0 && n > 0 && !p.dirOnly():
+		if p.ro() {
+			return errno(linux.EROFS)
+		}
+		var name []byte
+		if fid, name, e = s.walkParent(t, p); e != 0 {
+			return errno(e)
+		}
+		var m p9msg
+		if s.step() {
+			m = s.msg(p9Tlcreate)
+			m.u32(fid)
+			m.str(name)
+			m.u32(uint32(flags & passed &^ linux.O_TRUNC))
+			m.u32(mode & modeMax &^ umask)
+			m.u32(0)
+		}
+		if r = s.rpc(t, dev, &m); r.err != 0 {
+			return errno(r.err)
+		}
+	default:
+		return errno(e)
+	}
+	// The last reply is in: the call's state changes from here.
+	for i := range volFiles {
+		vf := &volFiles[i]
+		if vf.used {
+			continue
+		}
+		fd := allocFD(fkVolume, int32(i), flags&^(linux.O_CREAT|linux.O_EXCL|linux.O_TRUNC|linux.O_CLOEXEC|linux.O_NOCTTY), flags&linux.O_CLOEXEC != 0)
+		if fd < 0 {
+			return errno(linux.EMFILE) // the fid is clunked at the call's end
+		}
+		*vf = volFile{used: true, dir: r.qid.typ&p9QTDir != 0, m: int8(p.m), fid: fid, flags: flags, ino: r.qid.path}
+		s.bound(fid, true)
+		return fd
+	}
+	return errno(linux.ENFILE)
+}
+
+// volClosed drops an open file description whose last descriptor closed.
+func volClosed(obj int32) {
+	vf := &volFiles[obj]
+	vf.used = false
+	clunkLater(vf.fid)
+}
+
+// volFileOf returns the open volume file behind fd, if fd is one.
+func volFileOf(fd uint64) *volFile {
+	e := getFD(fd)
+	if e == nil || e.kind != fkVolume {
+		return nil
+	}
+	return &volFiles[e.obj]
+}
+
+// volRW reads or writes a volume file at off (its own offset when advance):
+// one request, at most what a message holds, so a large transfer is short
+// and the caller asks again, as for a pipe.
+func volRW(t *thread, e *fdEntry, buf []byte, off int64, advance, write bool) int64 {
+	vf := &volFiles[e.obj]
+	acc := vf.flags & linux.O_ACCMODE
+	switch {
+	case vf.dir:
+		return errno(linux.EISDIR)
+	case write && acc == linux.O_RDONLY, !write && acc == linux.O_WRONLY:
+		return errno(linux.EBADF)
+	case off < 0:
+		return errno(linux.EINVAL)
+	case len(buf) == 0:
+		return 0
+	}
+	if advance {
+		off = vf.off
+	}
+	m := &mounts[vf.m]
+	k := min(len(buf), int(m.iou))
+	s := volSlot(t)
+	if s == nil {
+		return 0
+	}
+	var msg p9msg
+	if s.step() {
+		if write {
+			msg = s.msg(p9Twrite)
+			msg.u32(vf.fid)
+			msg.u64(uint64(off))
+			msg.u32(uint32(k))
+			copy(msg.data(k), buf[:k])
+		} else {
+			msg = s.msg(p9Tread)
+			msg.u32(vf.fid)
+			msg.u64(uint64(off))
+			msg.u32(uint32(k))
+		}
+	}
+	r := s.rpc(t, m.dev, &msg)
+	if r.err != 0 {
+		return errno(r.err)
+	}
+	if r.count > uint32(k) {
+		return errno(linux.EIO) // more than asked for: a device not to be trusted
+	}
+	if !write {
+		copy(buf, s.rxBuf()[r.off:r.off+r.count])
+	}
+	if advance {
+		if write && vf.flags&linux.O_APPEND != 0 {
+			vf.off = 0 // appended at the host's end of file; SEEK_CUR asks the host
+		} else {
+			vf.off = off + int64(r.count)
+		}
+	}
+	return int64(r.count)
+}
+
+// volLseek implements lseek on a volume file; SEEK_END asks for the size.
+func volLseek(t *thread, vf *volFile, off int64, whence uint64) int64 {
+	const seekSet, seekCur, seekEnd, seekData, seekHole = 0, 1, 2, 3, 4
+	switch whence {
+	case seekSet:
+	case seekCur:
+		off += vf.off
+	case seekEnd, seekData, seekHole:
+		s := volSlot(t)
+		if s == nil {
+			return 0
+		}
+		r := s.getattr(t, mounts[vf.m].dev, vf.fid)
+		if r.err != 0 {
+			return errno(r.err)
+		}
+		size := int64(r.attr.size)
+		switch whence {
+		case seekEnd:
+			off += size
+		case seekData:
+			if off >= size {
+				return errno(linux.ENXIO)
+			}
+		case seekHole:
+			if off >= size {
+				return errno(linux.ENXIO)
+			}
+			off = size
+		}
+	default:
+		return errno(linux.EINVAL)
+	}
+	if off < 0 {
+		return errno(linux.EINVAL)
+	}
+	if vf.dir && off != 0 {
+		return errno(linux.EINVAL) // a directory rewinds only
+	}
+	vf.off = off
+	return off
+}
+
+// volGetdents implements getdents64 on a volume directory. The 9P offset of
+// the next entry is the directory's offset, so a read resumes where the
+// last stopped.
+func volGetdents(t *thread, vf *volFile, buf []byte) int64 {
+	if !vf.dir {
+		return errno(linux.ENOTDIR)
+	}
+	s := volSlot(t)
+	if s == nil {
+		return 0
+	}
+	k := min(len(buf), int(mounts[vf.m].iou))
+	var m p9msg
+	if s.step() {
+		m = s.msg(p9Treaddir)
+		m.u32(vf.fid)
+		m.u64(uint64(vf.off))
+		m.u32(uint32(k))
+	}
+	r := s.rpc(t, mounts[vf.m].dev, &m)
+	if r.err != 0 {
+		return errno(r.err)
+	}
+	data := s.rxBuf()[r.off : r.off+r.count]
+	used := 0
+	for len(data) > 0 {
+		d, ok := p9NextDirent(data)
+		if !ok {
+			if used == 0 {
+				return errno(linux.EIO)
+			}
+			break
+		}
+		reclen := (19 + len(d.name) + 1 + 7) &^ 7
+		if used+reclen > len(buf) {
+			break
+		}
+		rec := buf[used : used+reclen]
+		for i := range rec {
+			rec[i] = 0
+		}
+		*(*uint64)(unsafe.Pointer(&rec[0])) = d.qid.path
+		*(*int64)(unsafe.Pointer(&rec[8])) = int64(d.next)
+		*(*uint16)(unsafe.Pointer(&rec[16])) = uint16(reclen)
+		rec[18] = d.typ
+		copy(rec[19:], d.name)
+		used += reclen
+		vf.off = int64(d.next)
+		data = data[d.len:]
+	}
+	if used == 0 && r.count > 0 {
+		return errno(linux.EINVAL) // the buffer holds not even one entry
+	}
+	return int64(used)
+}
+
+// volFsync implements fsync and fdatasync: the host's own, so what the
+// call returns for is on the host's disk.
+func volFsync(t *thread, vf *volFile, datasync bool) int64 {
+	s := volSlot(t)
+	if s == nil {
+		return 0
+	}
+	var m p9msg
+	if s.step() {
+		m = s.msg(p9Tfsync)
+		m.u32(vf.fid)
+		if datasync {
+			m.u32(1)
+		} else {
+			m.u32(0)
+		}
+	}
+	return errno(s.simple(t, mounts[vf.m].dev, &m))
+}
+
+// volSetattr sets attributes of the file at p, or of vf when p is nil.
+func volSetattr(t *thread, p *volPath, vf *volFile, valid uint32, mode uint32, size uint64, atime, mtime int64) int64 {
+	mi, fid := 0, uint32(0)
+	if vf != nil {
+		mi, fid = int(vf.m), vf.fid
+	} else {
+		mi = p.m
+	}
+	if mounts[mi].ro {
+		return errno(linux.EROFS)
+	}
+	s := volSlot(t)
+	if s == nil {
+		return 0
+	}
+	if p != nil {
+		var e linux.Errno
+		if fid, _, e = s.walk(t, p, p.ncomp()); e != 0 {
+			return errno(e)
+		}
+	}
+	var m p9msg
+	if s.step() {
+		m = s.msg(p9Tsetattr)
+		m.u32(fid)
+		m.u32(valid)
+		m.u32(mode)
+		m.u32(0)
+		m.u32(0)
+		m.u64(size)
+		m.u64(uint64(atime / 1e9))
+		m.u64(uint64(atime % 1e9))
+		m.u64(uint64(mtime / 1e9))
+		m.u64(uint64(mtime % 1e9))
+	}
+	return errno(s.simple(t, mounts[mi].dev, &m))
+}
+
+// volTimes turns utimensat's times (-1 omitted, else ns) into Tsetattr's.
+func volTimes(t *thread, p *volPath, vf *volFile, times [2]int64, now bool) int64 {
+	valid := uint32(p9SetCtime)
+	if times[0] >= 0 {
+		valid |= p9SetAtime
+		if !now {
+			valid |= p9SetAtimeSet
+		}
+	}
+	if times[1] >= 0 {
+		valid |= p9SetMtime
+		if !now {
+			valid |= p9SetMtimeSet
+		}
+	}
+	return volSetattr(t, p, vf, valid, 0, 0, max(times[0], 0), max(times[1], 0))
+}
+
+// volMkdir implements mkdir on a volume path.
+func volMkdir(t *thread, p *volPath, mode uint32) int64 {
+	if p.ncomp() == 0 {
+		return errno(linux.EEXIST)
+	}
+	if p.ro() {
+		return errno(linux.EROFS)
+	}
+	s := volSlot(t)
+	if s == nil {
+		return 0
+	}
+	dfid, name, e := s.walkParent(t, p)
+	if e != 0 {
+		return errno(e)
+	}
+	var m p9msg
+	if s.step() {
+		m = s.msg(p9Tmkdir)
+		m.u32(dfid)
+		m.str(name)
+		m.u32(mode & modeMax &^ umask)
+		m.u32(0)
+	}
+	return errno(s.simple(t, p.dev(), &m))
+}
+
+// volUnlink implements unlink, unlinkat and rmdir on a volume path.
+func volUnlink(t *thread, p *volPath, rmdir bool) int64 {
+	if p.ncomp() == 0 {
+		return errno(linux.EBUSY)
+	}
+	if p.ro() {
+		return errno(linux.EROFS)
+	}
+	s := volSlot(t)
+	if s == nil {
+		return 0
+	}
+	dfid, name, e := s.walkParent(t, p)
+	if e != 0 {
+		return errno(e)
+	}
+	if !rmdir && p.dirOnly() {
+		return errno(linux.EISDIR)
+	}
+	var m p9msg
+	if s.step() {
+		m = s.msg(p9Tunlinkat)
+		m.u32(dfid)
+		m.str(name)
+		if rmdir {
+			m.u32(atRemovedir)
+		} else {
+			m.u32(0)
+		}
+	}
+	return errno(s.simple(t, p.dev(), &m))
+}
+
+// volRenameBuf keeps the source path of a rename while the target resolves.
+var volRenameBuf [pathMax]byte
+
+// volRename implements rename within one volume: the host's renameat,
+// which replaces an existing target atomically.
+func volRename(t *thread, from, to *volPath, noreplace bool) int64 {
+	if from.m != to.m {
+		return errno(linux.EXDEV)
+	}
+	if from.ncomp() == 0 || to.ncomp() == 0 {
+		return errno(linux.EBUSY)
+	}
+	if from.ro() {
+		return errno(linux.EROFS)
+	}
+	s := volSlot(t)
+	if s == nil {
+		return 0
+	}
+	if noreplace {
+		_, _, e := s.walk(t, to, to.ncomp())
+		switch e {
+		case 0:
+			return errno(linux.EEXIST)
+		case linux.ENOENT:
+		default:
+			return errno(e)
+		}
+	}
+	ofid, oname, e := s.walkParent(t, from)
+	if e != 0 {
+		return errno(e)
+	}
+	nfid, nname, e := s.walkParent(t, to)
+	if e != 0 {
+		return errno(e)
+	}
+	var m p9msg
+	if s.step() {
+		m = s.msg(p9Trenameat)
+		m.u32(ofid)
+		m.str(oname)
+		m.u32(nfid)
+		m.str(nname)
+	}
+	return errno(s.simple(t, from.dev(), &m))
+}
+
+// volReadlink implements readlink on a volume path.
+func volReadlink(t *thread, p *volPath, buf uintptr, size uint64) int64 {
+	s := volSlot(t)
+	if s == nil {
+		return 0
+	}
+	fid, qid, e := s.walk(t, p, p.ncomp())
+	if e != 0 {
+		return errno(e)
+	}
+	if qid.typ&p9QTSymlink == 0 {
+		return errno(linux.EINVAL)
+	}
+	var m p9msg
+	if s.step() {
+		m = s.msg(p9Treadlink)
+		m.u32(fid)
+	}
+	r := s.rpc(t, p.dev(), &m)
+	if r.err != 0 {
+		return errno(r.err)
+	}
+	target := s.rxBuf()[r.off : r.off+r.count]
+	if uint64(len(target)) > size {
+		target = target[:size]
+	}
+	if !copyOut(buf, target) {
+		return errno(linux.EFAULT)
+	}
+	return int64(len(target))
+}
+
+// volSymlink implements symlink on a volume path.
+func volSymlink(t *thread, target []byte, p *volPath) int64 {
+	if p.ncomp() == 0 {
+		return errno(linux.EEXIST)
+	}
+	if p.ro() {
+		return errno(linux.EROFS)
+	}
+	s := volSlot(t)
+	if s == nil {
+		return 0
+	}
+	dfid, name, e := s.walkParent(t, p)
+	if e != 0 {
+		return errno(e)
+	}
+	var m p9msg
+	if s.step() {
+		m = s.msg(p9Tsymlink)
+		m.u32(dfid)
+		m.str(name)
+		m.str(target)
+		m.u32(0)
+	}
+	return errno(s.simple(t, p.dev(), &m))
+}
+
+// volLink implements link within one volume.
+func volLink(t *thread, from, to *volPath) int64 {
+	if from.m != to.m {
+		return errno(linux.EXDEV)
+	}
+	if to.ncomp() == 0 {
+		return errno(linux.EEXIST)
+	}
+	if from.ro() {
+		return errno(linux.EROFS)
+	}
+	s := volSlot(t)
+	if s == nil {
+		return 0
+	}
+	fid, qid, e := s.walk(t, from, from.ncomp())
+	if e != 0 {
+		return errno(e)
+	}
+	if qid.typ&p9QTDir != 0 || from.ncomp() == 0 {
+		return errno(linux.EPERM)
+	}
+	dfid, name, e := s.walkParent(t, to)
+	if e != 0 {
+		return errno(e)
+	}
+	var m p9msg
+	if s.step() {
+		m = s.msg(p9Tlink)
+		m.u32(dfid)
+		m.u32(fid)
+		m.str(name)
+	}
+	return errno(s.simple(t, from.dev(), &m))
+}
+
+// volStatfs implements statfs (p) and fstatfs (vf) on a volume.
+func volStatfs(t *thread, p *volPath, vf *volFile, addr uintptr) int64 {
+	s := volSlot(t)
+	if s == nil {
+		return 0
+	}
+	var dev int
+	var fid uint32
+	if vf != nil {
+		dev, fid = mounts[vf.m].dev, vf.fid
+	} else {
+		dev = p.dev()
+		var e linux.Errno
+		if fid, _, e = s.walk(t, p, p.ncomp()); e != 0 {
+			return errno(e)
+		}
+	}
+	var m p9msg
+	if s.step() {
+		m = s.msg(p9Tstatfs)
+		m.u32(fid)
+	}
+	r := s.rpc(t, dev, &m)
+	if r.err != 0 {
+		return errno(r.err)
+	}
+	var st [15]uint64 // struct statfs, amd64: 120 bytes
+	st[0] = v9fsMagic
+	st[1] = uint64(r.fs.bsize)
+	st[2], st[3], st[4] = r.fs.blocks, r.fs.bfree, r.fs.bavail
+	st[5], st[6] = r.fs.files, r.fs.ffree
+	st[7] = r.fs.fsid
+	st[8] = uint64(r.fs.namelen)
+	st[9] = uint64(r.fs.bsize)
+	if (vf != nil && mounts[vf.m].ro) || (p != nil && p.ro()) {
+		st[10] = 1 // ST_RDONLY
+	}
+	if !copyOut(addr, (*[120]byte)(unsafe.Pointer(&st))[:]) {
+		return errno(linux.EFAULT)
+	}
+	return 0
+}
+
+// volAccess implements faccessat on a volume path: existence, and for X_OK
+// an execute bit; W_OK on a read-only volume is EROFS.
+func volAccess(t *thread, p *volPath, mode uint64) int64 {
+	const xOK, wOK = 1, 2
+	if mode&wOK != 0 && p.ro() {
+		return errno(linux.EROFS)
+	}
+	s := volSlot(t)
+	if s == nil {
+		return 0
+	}
+	fid, _, e := s.walk(t, p, p.ncomp())
+	if e != 0 {
+		return errno(e)
+	}
+	if mode&xOK == 0 {
+		return 0
+	}
+	r := s.getattr(t, p.dev(), fid)
+	if r.err != 0 {
+		return errno(r.err)
+	}
+	if r.attr.mode&sIFMT != sIFDIR && r.attr.mode&0o111 == 0 {
+		return errno(linux.EACCES)
+	}
+	return 0
+}
+
+// volChown serves chown on a volume path as a deliberate no-op once the
+// file is found: the host's files keep the owner of the user QEMU runs as
+// (security_model=none), and the app, which runs as root, expects chown to
+// succeed.
+func volChown(t *thread, r *walkResult) int64 {
+	p := volPathOf(r)
+	return volAccess(t, &p, 0)
+}
+
+var volChdirLogged bool
+
+// volChdir makes a volume's root the working directory. The working
+// directory is a directory of the tree in memory, so one below a volume's
+// root is not supported yet: EOPNOTSUPP, logged once.
+func volChdir(r *walkResult) int64 {
+	p := volPathOf(r)
+	if p.ncomp() == 0 && p.base == uint32(p.m) {
+		cwdIno = mounts[p.m].ino
+		return 0
+	}
+	if !volChdirLogged {
+		volChdirLogged = true
+		logRecord().s("chdir into a directory below a volume's root is not supported yet").nl()
+	}
+	return errno(linux.EOPNOTSUPP)
+}
