@@ -164,7 +164,7 @@ mote and its files are never modified.`,
 		newPsCommand(c), newLogsCommand(c), newStopCommand(c), newKillCommand(c),
 		newRmCommand(c), newInspectCommand(c), newSuperviseCommand(c),
 		newDebugCommand(c), newMetricsCommand(c), newStatsCommand(c), newPprofCommand(c),
-		newCompareCommand(c))
+		newCompareCommand(c), newVolumeCommand(c))
 	return root
 }
 

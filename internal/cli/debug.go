@@ -67,7 +67,7 @@ guest waits for it. --ex runs gdb commands after connecting; with --batch gdb ex
 			return runDebug(cmd.Context(), c, &opts)
 		},
 	}
-	opts.bind(cmd, defaultMemory)
+	opts.bind(cmd, defaultMemory, "v")
 	f := cmd.Flags()
 	f.StringArrayVarP(&opts.env, "env", "e", nil, "set environment variable `KEY=VALUE` in the guest (KEY alone passes the host's value)")
 	f.StringVar(&opts.gdbPort, "gdb-port", "", "start the gdb stub on `[HOST:]PORT` (host default 127.0.0.1) and print how to connect, instead of launching gdb")

@@ -21,6 +21,7 @@ import (
 	"mote.dev/mote/internal/instance"
 	"mote.dev/mote/internal/qemu"
 	"mote.dev/mote/internal/usernet"
+	"mote.dev/mote/internal/volume"
 )
 
 // A background instance (mote run -d) is held by a supervisor: mote itself, started again as
@@ -49,6 +50,8 @@ type bootConfig struct {
 	// MetricsAddr is where the supervisor serves the guest's metrics (run --metrics-addr).
 	MetricsAddr string `json:"metricsAddr,omitempty"`
 	Summary     bool   `json:"syscallSummary,omitempty"`
+	// Volumes are resolved when the instance is made: a restart mounts the same directories.
+	Volumes []volume.Mount `json:"volumes,omitempty"`
 }
 
 // startWait bounds how long mote run -d waits for the supervisor to start QEMU.
@@ -113,6 +116,7 @@ func runDetached(ctx context.Context, c *CLI, opts *runOptions) error {
 		Machine: opts.machine, Accel: accel, Network: guest.network, Publish: opts.publish,
 		Net: opts.net, IP: opts.ip, GW: opts.gw, DNS: opts.dns,
 		Verbose: opts.verbose, Trace: opts.trace != "", Summary: opts.summary, MetricsAddr: opts.metricsAddr,
+		Volumes: guest.volumes,
 	})
 	if err != nil {
 		return err
@@ -326,7 +330,7 @@ func runSupervise(ctx context.Context, c *CLI, name string) error {
 	for {
 		g := guestSpec{
 			image: in.Path(instance.ImageFile), hostname: in.Name, argv: cfg.Argv, env: cfg.Env, memory: cfg.Memory,
-			network: cfg.Network, stdout: stdout, stderr: stderr, noStdin: true,
+			network: cfg.Network, volumes: cfg.Volumes, stdout: stdout, stderr: stderr, noStdin: true,
 			record: func(r qemu.Record) {
 				if r.Kind == "trace" {
 					return // decoded on the stderr stream instead

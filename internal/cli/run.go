@@ -24,6 +24,7 @@ import (
 	"mote.dev/mote/internal/qemu"
 	"mote.dev/mote/internal/tsc"
 	"mote.dev/mote/internal/usernet"
+	"mote.dev/mote/internal/volume"
 )
 
 // defaultMemory is the guest RAM when neither -m nor the image's manifest sets it.
@@ -47,13 +48,15 @@ type vmOptions struct {
 	kernelArgs []string
 }
 
-func (o *vmOptions) bind(cmd *cobra.Command, defaultMem string) {
+// bind binds the flags; verboseShort is --verbose's one-letter form ("" for none: run's -v
+// mounts a volume, as Docker's does).
+func (o *vmOptions) bind(cmd *cobra.Command, defaultMem, verboseShort string) {
 	f := cmd.Flags()
 	f.StringVarP(&o.memory, "memory", "m", "", "guest memory `SIZE`, e.g. 256M or 1G (at least 8M; default "+defaultMem+")")
 	f.StringVar(&o.machine, "machine", qemu.MachineMicroVM, "QEMU machine: microvm or q35")
 	f.StringVar(&o.accel, "accel", "", "accelerator: kvm or tcg (default: kvm when /dev/kvm is usable)")
 	f.BoolVar(&o.dryRun, "dry-run", false, "print the QEMU command line instead of running it")
-	f.BoolVarP(&o.verbose, "verbose", "v", false, "show the kernel's log records on stderr")
+	f.BoolVarP(&o.verbose, "verbose", verboseShort, false, "show the kernel's log records on stderr")
 	f.Var((*traceDest)(&o.trace), "trace", "log every system call the program makes, as strace does, on stderr or, with --trace=FILE, in FILE")
 	f.Lookup("trace").NoOptDefVal = traceStderr
 	f.BoolVar(&o.summary, "syscall-summary", false, "print a count of system calls, errors and time per call on stderr when the program exits, as strace -c -w does")
@@ -68,10 +71,12 @@ func (o *vmOptions) bind(cmd *cobra.Command, defaultMem string) {
 
 type runOptions struct {
 	vmOptions
-	env    []string
-	target string
-	args   []string
-	hasArg bool // arguments were given after --
+	env []string
+	// volumes are -v strings, HOSTDIR|NAME:GUESTDIR[:ro].
+	volumes []string
+	target  string
+	args    []string
+	hasArg  bool // arguments were given after --
 
 	detach  bool
 	name    string
@@ -140,7 +145,8 @@ registers and symbolized kernel and program backtraces.`,
 			return runRun(cmd.Context(), c, &opts)
 		},
 	}
-	opts.bind(cmd, defaultMemory)
+	opts.bind(cmd, defaultMemory, "")
+	cmd.Flags().StringArrayVarP(&opts.volumes, "volume", "v", nil, "mount a host directory or a named volume in the guest: `HOSTDIR:GUESTDIR[:ro]` or NAME:GUESTDIR[:ro] (repeatable; HOSTDIR must exist)")
 	cmd.Flags().StringArrayVarP(&opts.env, "env", "e", nil, "set environment variable `KEY=VALUE` in the guest (KEY alone passes the host's value)")
 	cmd.Flags().BoolVarP(&opts.detach, "detach", "d", false, "run the guest in the background and print its name")
 	cmd.Flags().StringVar(&opts.name, "name", "", "name the background instance (default: the image's name and a random suffix)")
@@ -165,6 +171,10 @@ func (c *CLI) resolveRun(ctx context.Context, opts *runOptions) (string, guestSp
 		return "", guestSpec{}, nil, err
 	}
 	env, err := parseEnv(opts.env)
+	if err != nil {
+		return "", guestSpec{}, nil, err
+	}
+	mounts, err := c.resolveVolumes(opts.volumes)
 	if err != nil {
 		return "", guestSpec{}, nil, err
 	}
@@ -193,6 +203,7 @@ func (c *CLI) resolveRun(ctx context.Context, opts *runOptions) (string, guestSp
 		memory:   firstNonEmpty(opts.memory, m.Memory, defaultMemory),
 		// An app with sockets gets a network device.
 		network: m.Network,
+		volumes: mounts,
 	}
 	return binary, guest, m, nil
 }
@@ -207,6 +218,7 @@ type guestSpec struct {
 	cwd      string
 	memory   string
 	network  bool
+	volumes  []volume.Mount
 	// stdout and stderr, if set, replace c.Out and c.Err for the guest's output.
 	stdout, stderr io.Writer
 	// noStdin keeps c.In from the guest.
@@ -580,6 +592,11 @@ func (c *CLI) guestConfig(o *vmOptions, g guestSpec) (cfg qemu.Config, tap strin
 		}
 		params = append(params, cmdline.Param{Key: k, Value: v})
 	}
+	volParams, vols, err := volumeConfig(g.volumes)
+	if err != nil {
+		return cfg, "", err
+	}
+	params = append(params, volParams...)
 	if khz, err := tsc.KHz(); err == nil {
 		params = append(params, cmdline.Param{Key: "tsc_khz", Value: strconv.FormatUint(khz, 10)})
 	}
@@ -590,7 +607,7 @@ func (c *CLI) guestConfig(o *vmOptions, g guestSpec) (cfg qemu.Config, tap strin
 	return qemu.Config{
 		Machine: o.machine, Accel: accel, Memory: g.memory,
 		Kernel: g.image, Initrd: g.initrd, Cmdline: line,
-		GDB: g.gdb, Hold: g.hold,
+		GDB: g.gdb, Hold: g.hold, Volumes: vols,
 	}, tap, nil
 }
 

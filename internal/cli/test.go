@@ -65,7 +65,7 @@ Exit status: 0 when the tests pass, 1 when they fail, 125 when mote could not ru
 			return runTest(cmd.Context(), c, &opts)
 		},
 	}
-	opts.bind(cmd, defaultTestMemory)
+	opts.bind(cmd, defaultTestMemory, "v")
 	return cmd
 }
 

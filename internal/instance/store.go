@@ -108,8 +108,15 @@ func Open(root string) (*Store, error) {
 
 var nameRE = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$`)
 
+// VolumesDir is the directory of named volumes (internal/volume) in the state directory; no
+// instance may take its name.
+const VolumesDir = "volumes"
+
 // ValidName checks an instance name: it becomes a directory name.
 func ValidName(name string) error {
+	if name == VolumesDir {
+		return fmt.Errorf("the instance name %q is reserved for mote's named volumes", name)
+	}
 	if !nameRE.MatchString(name) {
 		return fmt.Errorf("invalid instance name %q: use letters, digits, '_', '.' and '-', starting with a letter or digit, at most 63 characters", name)
 	}

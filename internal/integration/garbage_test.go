@@ -46,7 +46,7 @@ func TestGarbageFrames(t *testing.T) {
 	go func() {
 		var out, errb syncBuffer
 		c := &cli.CLI{In: strings.NewReader(""), Out: &out, Err: &errb, OnNetwork: func(n *usernet.Network) { nets <- n }}
-		code := cli.Main(ctx, c, []string{"run", "-v", "-p", fmt.Sprintf("127.0.0.1:%d:8080", port), prog(t, "httpload")})
+		code := cli.Main(ctx, c, []string{"run", "--verbose", "-p", fmt.Sprintf("127.0.0.1:%d:8080", port), prog(t, "httpload")})
 		done <- result{out.String(), errb.String(), code}
 	}()
 	client := &http.Client{Timeout: 30 * time.Second}

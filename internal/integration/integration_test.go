@@ -130,7 +130,7 @@ func TestRunImageVerbose(t *testing.T) {
 	if r := mote(ctx, t, "fakekernel", "build", "-o", img, repo(t, "examples/hello")); r.code != 0 {
 		t.Fatalf("build: exit %d\n%s", r.code, r.stderr)
 	}
-	r := mote(ctx, t, "", "run", "-v", "--accel", "tcg", img)
+	r := mote(ctx, t, "", "run", "--verbose", "--accel", "tcg", img)
 	if r.code != 3 || !strings.Contains(r.stderr, "mote: kernel: fake kernel up\n") {
 		t.Errorf("exit %d, stderr:\n%s", r.code, r.stderr)
 	}

@@ -54,7 +54,19 @@ type Config struct {
 	// Hold keeps the CPU stopped before the guest's first instruction until a debugger
 	// connected to the stub lets it go (-S).
 	Hold bool
+	// Volumes are host directories exported to the guest, each as a virtio-9p device whose
+	// mount tag is VolumeTag(i).
+	Volumes []Volume
 }
+
+// Volume is a host directory the guest mounts.
+type Volume struct {
+	Host     string
+	ReadOnly bool
+}
+
+// VolumeTag is the mount tag of the i-th volume's device.
+func VolumeTag(i int) string { return fmt.Sprintf("vol%d", i) }
 
 // SocketPath is where the chardev for a serial port connects.
 func (c *Config) SocketPath(id string) string { return filepath.Join(c.RunDir, id+".sock") }
@@ -127,6 +139,24 @@ func (c *Config) Args() []string {
 			// Modern virtio-pci only, and no option ROM: nothing here boots from the network.
 			args = append(args, "-device", "virtio-net-pci,netdev=net0,disable-legacy=on,romfile="+mac)
 		}
+	}
+	for i, v := range c.Volumes {
+		// security_model=none: the guest's files are the host's, with the modes the guest
+		// gives them, owned by the user QEMU runs as, so host tools read them as they are.
+		tag := VolumeTag(i)
+		fsdev := "local,id=" + tag + ",path=" + escapeOpt(v.Host) + ",security_model=none"
+		if v.ReadOnly {
+			fsdev += ",readonly=on"
+		}
+		args = append(args, "-fsdev", fsdev)
+		if c.Machine == MachineMicroVM {
+			args = append(args, "-device", "virtio-9p-device,fsdev="+tag+",mount_tag="+tag)
+		} else {
+			args = append(args, "-device", "virtio-9p-pci,fsdev="+tag+",mount_tag="+tag+",disable-legacy=on")
+		}
+	}
+	if len(c.Volumes) > 0 && c.Machine == MachineMicroVM && c.NetSocket == "" && c.Tap == "" {
+		args = append(args, "-global", "virtio-mmio.force-legacy=false")
 	}
 	if c.GDB != "" {
 		args = append(args, "-gdb", c.GDB)

@@ -1,0 +1,159 @@
+// Volfiles exercises the file calls on a volume: volfiles RWDIR [RODIR]. It creates, writes,
+// syncs, renames over, lists, reads back, truncates and removes files in RWDIR, reads the file
+// host.txt the host put there, and, given RODIR, checks that every write there is EROFS. It
+// prints "ok NAME" per check and exits 1 at the first failure.
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"syscall"
+)
+
+func fail(format string, args ...any) {
+	fmt.Printf("FAIL "+format+"\n", args...)
+	os.Exit(1)
+}
+
+func check(name string, err error) {
+	if err != nil {
+		fail("%s: %v", name, err)
+	}
+	fmt.Println("ok", name)
+}
+
+func main() {
+	dir := os.Args[1]
+	b, err := os.ReadFile(filepath.Join(dir, "host.txt"))
+	if err != nil || string(b) != "from the host\n" {
+		fail("read host.txt: %q %v", b, err)
+	}
+	fmt.Println("ok read-host")
+
+	// Write, fsync, rename over an existing file: the pattern of atomic saves.
+	p := filepath.Join(dir, "state.json")
+	check("write-old", os.WriteFile(p, []byte("old"), 0o644))
+	tmp := p + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	check("create-excl", err)
+	big := bytes.Repeat([]byte("0123456789abcdef"), 40000) // 640,000 bytes: many requests
+	_, err = f.Write(big)
+	check("write-big", err)
+	check("fsync", f.Sync())
+	check("close", f.Close())
+	_, err = os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if !errors.Is(err, os.ErrExist) {
+		fail("O_EXCL on an existing file: %v", err)
+	}
+	check("rename-over", os.Rename(tmp, p))
+	got, err := os.ReadFile(p)
+	if err != nil || !bytes.Equal(got, big) {
+		fail("read back: %d bytes, %v", len(got), err)
+	}
+	fmt.Println("ok read-back")
+	st, err := os.Stat(p)
+	if err != nil || st.Size() != int64(len(big)) || st.Mode().Perm() != 0o600 || !st.Mode().IsRegular() {
+		fail("stat: %v %v", st, err)
+	}
+	fmt.Println("ok stat")
+
+	// pread, pwrite, truncate, seek.
+	f, err = os.OpenFile(p, os.O_RDWR, 0)
+	check("open-rdwr", err)
+	_, err = f.WriteAt([]byte("XY"), 5)
+	check("pwrite", err)
+	buf := make([]byte, 4)
+	if _, err := f.ReadAt(buf, 4); err != nil || string(buf) != "4XY7" {
+		fail("pread: %q %v", buf, err)
+	}
+	fmt.Println("ok pread")
+	check("ftruncate", f.Truncate(10))
+	if off, err := f.Seek(0, io.SeekEnd); err != nil || off != 10 {
+		fail("seek end: %d %v", off, err)
+	}
+	fmt.Println("ok seek-end")
+	check("fdatasync", syscall.Fdatasync(int(f.Fd())))
+	check("close-rdwr", f.Close())
+
+	// Append.
+	a := filepath.Join(dir, "log")
+	for i := 0; i < 3; i++ {
+		f, err := os.OpenFile(a, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+		check("open-append", err)
+		fmt.Fprintf(f, "line %d\n", i)
+		f.Close()
+	}
+	if b, _ := os.ReadFile(a); string(b) != "line 0\nline 1\nline 2\n" {
+		fail("append: %q", b)
+	}
+	fmt.Println("ok append")
+
+	// Directories, listing, symlinks, removal.
+	sub := filepath.Join(dir, "sub", "deeper")
+	check("mkdir-all", os.MkdirAll(sub, 0o755))
+	for i := 0; i < 300; i++ {
+		if err := os.WriteFile(filepath.Join(sub, fmt.Sprintf("f%03d", i)), nil, 0o644); err != nil {
+			fail("create f%03d: %v", i, err)
+		}
+	}
+	ents, err := os.ReadDir(sub)
+	if err != nil || len(ents) != 300 || ents[0].Name() != "f000" || ents[299].Name() != "f299" {
+		fail("readdir: %d entries, %v", len(ents), err)
+	}
+	fmt.Println("ok readdir")
+	check("symlink", os.Symlink("state.json", filepath.Join(dir, "link")))
+	if t, err := os.Readlink(filepath.Join(dir, "link")); err != nil || t != "state.json" {
+		fail("readlink: %q %v", t, err)
+	}
+	fmt.Println("ok readlink")
+	if _, err := os.Stat(filepath.Join(dir, "missing")); !errors.Is(err, os.ErrNotExist) {
+		fail("stat missing: %v", err)
+	}
+	fmt.Println("ok enoent")
+	if err := os.Rename(p, "/tmp/x"); !errors.Is(err, syscall.EXDEV) {
+		fail("rename across mounts: %v, want EXDEV", err)
+	}
+	fmt.Println("ok exdev")
+	if err := os.Remove(filepath.Join(dir, "sub")); !errors.Is(err, syscall.ENOTEMPTY) && !errors.Is(err, syscall.EEXIST) {
+		fail("rmdir non-empty: %v", err)
+	}
+	check("remove-all", os.RemoveAll(filepath.Join(dir, "sub")))
+	var sfs syscall.Statfs_t
+	check("statfs", syscall.Statfs(dir, &sfs))
+	names, _ := os.ReadDir(dir)
+	var list []string
+	for _, e := range names {
+		list = append(list, e.Name())
+	}
+	slices.Sort(list)
+	fmt.Println("list", list)
+
+	if len(os.Args) > 2 {
+		ro := os.Args[2]
+		if b, err := os.ReadFile(filepath.Join(ro, "host.txt")); err != nil || string(b) != "from the host\n" {
+			fail("read ro host.txt: %q %v", b, err)
+		}
+		for name, err := range map[string]error{
+			"create": os.WriteFile(filepath.Join(ro, "new"), nil, 0o644),
+			"append": func() error {
+				_, err := os.OpenFile(filepath.Join(ro, "host.txt"), os.O_WRONLY|os.O_APPEND, 0)
+				return err
+			}(),
+			"mkdir":  os.Mkdir(filepath.Join(ro, "d"), 0o755),
+			"remove": os.Remove(filepath.Join(ro, "host.txt")),
+			"rename": os.Rename(filepath.Join(ro, "host.txt"), filepath.Join(ro, "moved")),
+			"chmod":  os.Chmod(filepath.Join(ro, "host.txt"), 0o600),
+		} {
+			if !errors.Is(err, syscall.EROFS) {
+				fail("ro %s: %v, want EROFS", name, err)
+			}
+		}
+		fmt.Println("ok erofs")
+	}
+	fmt.Println("done")
+}
