@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"sync"
 	"syscall"
 )
 
@@ -132,6 +133,49 @@ func main() {
 	}
 	slices.Sort(list)
 	fmt.Println("list", list)
+
+	// Several threads at once, each with requests in flight.
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for g := 0; g < 8; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			f, err := os.Create(filepath.Join(dir, fmt.Sprintf("par%d", g)))
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer f.Close()
+			for i := 0; i < 40; i++ {
+				if _, err := fmt.Fprintf(f, "%d %d\n", g, i); err != nil {
+					errs <- err
+					return
+				}
+				if err := f.Sync(); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		fail("parallel: %v", err)
+	}
+	for g := 0; g < 8; g++ {
+		b, err := os.ReadFile(filepath.Join(dir, fmt.Sprintf("par%d", g)))
+		want := ""
+		for i := 0; i < 40; i++ {
+			want += fmt.Sprintf("%d %d\n", g, i)
+		}
+		if err != nil || string(b) != want {
+			fail("parallel file %d: %d bytes, %v", g, len(b), err)
+		}
+		os.Remove(filepath.Join(dir, fmt.Sprintf("par%d", g)))
+	}
+	fmt.Println("ok parallel")
 
 	if len(os.Args) > 2 {
 		ro := os.Args[2]

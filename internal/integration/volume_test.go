@@ -1,0 +1,218 @@
+package integration
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"mote.dev/mote/internal/cli"
+)
+
+// volumeDirs makes a read-write and a read-only host directory, each holding host.txt.
+func volumeDirs(t *testing.T) (rw, ro string) {
+	rw, ro = t.TempDir(), t.TempDir()
+	for _, d := range []string{rw, ro} {
+		if err := os.WriteFile(filepath.Join(d, "host.txt"), []byte("from the host\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return rw, ro
+}
+
+// TestVolumeFiles mounts a host directory read-write and another read-only, on both
+// transports, and checks what the guest did from the host.
+func TestVolumeFiles(t *testing.T) {
+	needQEMU(t)
+	t.Parallel()
+	for _, machine := range []string{"microvm", "q35"} {
+		t.Run(machine, func(t *testing.T) {
+			t.Parallel()
+			rw, ro := volumeDirs(t)
+			r := mote(timeout(t), t, "", "run", "--machine", machine, "-v", rw+":/data", "-v", ro+":/ro:ro",
+				prog(t, "volfiles"), "--", "/data", "/ro")
+			if r.code != 0 || !strings.HasSuffix(r.stdout, "done\n") {
+				t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+			}
+			if b, err := os.ReadFile(filepath.Join(rw, "state.json")); err != nil || string(b) != "01234XY789" {
+				t.Errorf("state.json on the host: %q %v", b, err)
+			}
+			if st, err := os.Stat(filepath.Join(rw, "state.json")); err != nil || st.Mode().Perm() != 0o600 {
+				t.Errorf("state.json's mode on the host: %v %v", st, err)
+			}
+			if b, err := os.ReadFile(filepath.Join(rw, "log")); err != nil || string(b) != "line 0\nline 1\nline 2\n" {
+				t.Errorf("log on the host: %q %v", b, err)
+			}
+			if l, err := os.Readlink(filepath.Join(rw, "link")); err != nil || l != "state.json" {
+				t.Errorf("link on the host: %q %v", l, err)
+			}
+			for _, gone := range []string{"sub", "state.json.tmp", "par0"} {
+				if _, err := os.Lstat(filepath.Join(rw, gone)); err == nil {
+					t.Errorf("%s is still on the host", gone)
+				}
+			}
+			if ents, _ := os.ReadDir(ro); len(ents) != 1 {
+				t.Errorf("the read-only directory changed: %v", ents)
+			}
+		})
+	}
+}
+
+// TestVolumeBadInput: mistakes in -v are errors before anything boots, saying what to do.
+func TestVolumeBadInput(t *testing.T) {
+	t.Parallel()
+	state := t.TempDir()
+	missing := filepath.Join(t.TempDir(), "nope")
+	file := filepath.Join(t.TempDir(), "file")
+	os.WriteFile(file, nil, 0o644)
+	// A named volume whose metadata is damaged.
+	os.MkdirAll(filepath.Join(state, "volumes", "broken", "data"), 0o755)
+	os.WriteFile(filepath.Join(state, "volumes", "broken", "data", "precious"), []byte("keep"), 0o644)
+	os.WriteFile(filepath.Join(state, "volumes", "broken", "volume.json"), []byte("{not json"), 0o600)
+	for _, tc := range []struct {
+		spec, want string
+		code       int
+	}{
+		{missing + ":/data", "does not exist; create it first (mkdir -p " + missing + ")", 1},
+		{file + ":/data", "is not a directory", 1},
+		{"nosuchvol:/data", "no volume named \"nosuchvol\"; create it with mote volume create nosuchvol", 1},
+		{"broken:/data", "volume \"broken\" is damaged", 1},
+		{"/tmp:data", "the guest directory must be an absolute path", 2},
+		{"/tmp:/data:rx", "unknown option \"rx\"", 2},
+	} {
+		var out, errb syncBuffer
+		c := &cli.CLI{In: strings.NewReader(""), Out: &out, Err: &errb, StateDir: state, QEMU: "/nonexistent/qemu"}
+		code := cli.Main(context.Background(), c, []string{"run", "--dry-run", "-v", tc.spec, prog(t, "exit7")})
+		if code != tc.code || !strings.Contains(errb.String(), tc.want) {
+			t.Errorf("-v %s: exit %d, stderr %q; want %d and %q", tc.spec, code, errb.String(), tc.code, tc.want)
+		}
+	}
+	if b, err := os.ReadFile(filepath.Join(state, "volumes", "broken", "data", "precious")); err != nil || string(b) != "keep" {
+		t.Errorf("the damaged volume's data changed: %q %v", b, err)
+	}
+}
+
+// TestVolumeNamed creates a named volume, has a guest write to it, and finds the files in the
+// volume's data directory.
+func TestVolumeNamed(t *testing.T) {
+	needQEMU(t)
+	t.Parallel()
+	state := t.TempDir()
+	run := func(args ...string) (int, string, string) {
+		var out, errb syncBuffer
+		c := &cli.CLI{In: strings.NewReader(""), Out: &out, Err: &errb, StateDir: state}
+		code := cli.Main(timeout(t), c, args)
+		return code, out.String(), errb.String()
+	}
+	if code, out, errs := run("volume", "create", "appdata"); code != 0 || out != "appdata\n" {
+		t.Fatalf("volume create: exit %d %q %q", code, out, errs)
+	}
+	if code, _, errs := run("volume", "create", "appdata"); code == 0 || !strings.Contains(errs, "exists already") {
+		t.Errorf("second create: exit %d %q", code, errs)
+	}
+	data := filepath.Join(state, "volumes", "appdata", "data")
+	os.WriteFile(filepath.Join(data, "host.txt"), []byte("from the host\n"), 0o644)
+	if code, out, errs := run("run", "-v", "appdata:/data", prog(t, "volfiles"), "--", "/data"); code != 0 || !strings.HasSuffix(out, "done\n") {
+		t.Fatalf("run: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errs)
+	}
+	if b, err := os.ReadFile(filepath.Join(data, "log")); err != nil || string(b) != "line 0\nline 1\nline 2\n" {
+		t.Errorf("log in the volume: %q %v", b, err)
+	}
+	if code, out, _ := run("volume", "ls"); code != 0 || !strings.Contains(out, "appdata") || !strings.Contains(out, data) {
+		t.Errorf("volume ls: exit %d %q", code, out)
+	}
+	if code, out, _ := run("volume", "inspect", "appdata"); code != 0 || !strings.Contains(out, `"data": "`+data+`"`) {
+		t.Errorf("volume inspect: exit %d %q", code, out)
+	}
+	if code, _, _ := run("volume", "rm", "appdata"); code != 0 {
+		t.Errorf("volume rm: exit %d", code)
+	}
+	if _, err := os.Stat(data); err == nil {
+		t.Error("the volume's data is still there after rm")
+	}
+}
+
+// TestVolumeCrash appends fsync'd records to a volume, kills QEMU with SIGKILL while it does,
+// and checks that every record the guest reported synced is in the host's file, and that the
+// guest reads them all back after booting again.
+func TestVolumeCrash(t *testing.T) {
+	needQEMU(t)
+	t.Parallel()
+	dir := t.TempDir()
+	ctx := timeout(t)
+	var out, errb syncBuffer
+	c := &cli.CLI{In: strings.NewReader(""), Out: &out, Err: &errb}
+	done := make(chan int, 1)
+	go func() {
+		done <- cli.Main(ctx, c, []string{"run", "-v", dir + ":/data", prog(t, "volcrash"), "--", "append", "/data/log"})
+	}()
+	// Wait for a few hundred records, then kill the VMM at whatever moment that is.
+	for strings.Count(out.String(), "\n") < 300 {
+		select {
+		case code := <-done:
+			t.Fatalf("the guest exited %d before the kill\nstdout:\n%s\nstderr:\n%s", code, out.String(), errb.String())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	pid := qemuFor(t, dir)
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-done:
+	case <-time.After(time.Minute):
+		t.Fatal("mote run did not return after QEMU was killed")
+	}
+	// Every complete line printed is a record whose fsync returned.
+	printed := 0
+	lines := strings.Split(out.String(), "\n")
+	for _, l := range lines[:len(lines)-1] {
+		n, err := strconv.Atoi(l)
+		if err != nil {
+			t.Fatalf("unexpected output %q", l)
+		}
+		printed = n
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs := bytes.Split(bytes.TrimSuffix(b, []byte("\n")), []byte("\n"))
+	for i, r := range recs {
+		if string(r) != strconv.Itoa(i+1) {
+			t.Fatalf("host file record %d is %q", i+1, r)
+		}
+	}
+	if len(recs) < printed {
+		t.Fatalf("the guest reported %d records synced; the host file has %d", printed, len(recs))
+	}
+	t.Logf("killed QEMU after %d synced records; the host file has %d", printed, len(recs))
+	r := mote(ctx, t, "", "run", "-v", dir+":/data", prog(t, "volcrash"), "--", "check", "/data/log")
+	if want := fmt.Sprintf("records %d\n", len(recs)); r.code != 0 || r.stdout != want {
+		t.Errorf("after the crash: exit %d, stdout %q, want %q\nstderr:\n%s", r.code, r.stdout, want, r.stderr)
+	}
+}
+
+// qemuFor finds the QEMU process whose command line mentions dir.
+func qemuFor(t *testing.T, dir string) int {
+	t.Helper()
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err == nil && bytes.Contains(b, []byte("qemu-system")) && bytes.Contains(b, []byte("path="+dir+",")) {
+			return pid
+		}
+	}
+	t.Fatalf("no QEMU process with %s", dir)
+	return 0
+}
