@@ -42,8 +42,8 @@ type volPath struct {
 
 func volPathOf(r *walkResult) volPath { return volPath{int(r.vol - 1), r.volFid, r.rest} }
 
-func (p *volPath) dev() int { return mounts[p.m].dev }
-func (p *volPath) ro() bool { return mounts[p.m].ro }
+func (p *volPath) dev() int { return volMounts[p.m].dev }
+func (p *volPath) ro() bool { return volMounts[p.m].ro }
 
 // dirOnly reports a trailing slash: the path must name a directory.
 func (p *volPath) dirOnly() bool { return len(p.rest) > 0 && p.rest[len(p.rest)-1] == '/' }
@@ -158,11 +158,22 @@ func (s *p9slot) getattr(t *thread, dev int, fid uint32) p9r {
 	return s.rpc(t, dev, &m)
 }
 
+// volDev is st_dev of the files of volume m: one number per volume, apart
+// from the tree in memory's.
+func volDev(m int) uint64 { return uint64(0x100 + m) }
+
+// volFileID is the identity stat shows for open volume file obj, st_dev
+// and st_ino, which names the file for locks.
+func volFileID(obj int32) (dev, ino uint64) {
+	vf := &volFiles[obj]
+	return volDev(int(vf.m)), vf.ino
+}
+
 // volStatOut writes struct stat for a reply of Tgetattr.
 func volStatOut(m int, a *p9attr, qid p9qid, addr uintptr) int64 {
 	var st [144]byte
 	put := func(off int, v uint64) { *(*uint64)(unsafe.Pointer(&st[off])) = v }
-	put(0, uint64(0x100+m)) // st_dev: one per volume
+	put(0, volDev(m))
 	put(8, qid.path)
 	put(16, a.nlink)
 	*(*uint32)(unsafe.Pointer(&st[24])) = a.mode
@@ -208,7 +219,7 @@ func volFstat(t *thread, vf *volFile, addr uintptr) int64 {
 	if s == nil {
 		return 0
 	}
-	r := s.getattr(t, mounts[vf.m].dev, vf.fid)
+	r := s.getattr(t, volMounts[vf.m].dev, vf.fid)
 	if r.err != 0 {
 		return errno(r.err)
 	}
@@ -332,7 +343,7 @@ func volRW(t *thread, e *fdEntry, buf []byte, off int64, advance, write bool) in
 	if advance {
 		off = vf.off
 	}
-	m := &mounts[vf.m]
+	m := &volMounts[vf.m]
 	k := min(len(buf), int(m.iou))
 	s := volSlot(t)
 	if s == nil {
@@ -385,7 +396,7 @@ func volLseek(t *thread, vf *volFile, off int64, whence uint64) int64 {
 		if s == nil {
 			return 0
 		}
-		r := s.getattr(t, mounts[vf.m].dev, vf.fid)
+		r := s.getattr(t, volMounts[vf.m].dev, vf.fid)
 		if r.err != 0 {
 			return errno(r.err)
 		}
@@ -427,7 +438,7 @@ func volGetdents(t *thread, vf *volFile, buf []byte) int64 {
 	if s == nil {
 		return 0
 	}
-	k := min(len(buf), int(mounts[vf.m].iou))
+	k := min(len(buf), int(volMounts[vf.m].iou))
 	var m p9msg
 	if s.step() {
 		m = s.msg(p9Treaddir)
@@ -435,7 +446,7 @@ func volGetdents(t *thread, vf *volFile, buf []byte) int64 {
 		m.u64(uint64(vf.off))
 		m.u32(uint32(k))
 	}
-	r := s.rpc(t, mounts[vf.m].dev, &m)
+	r := s.rpc(t, volMounts[vf.m].dev, &m)
 	if r.err != 0 {
 		return errno(r.err)
 	}
@@ -489,7 +500,7 @@ func volFsync(t *thread, vf *volFile, datasync bool) int64 {
 			m.u32(0)
 		}
 	}
-	return errno(s.simple(t, mounts[vf.m].dev, &m))
+	return errno(s.simple(t, volMounts[vf.m].dev, &m))
 }
 
 // volSetattr sets attributes of the file at p, or of vf when p is nil.
@@ -500,7 +511,7 @@ func volSetattr(t *thread, p *volPath, vf *volFile, valid uint32, mode uint32, s
 	} else {
 		mi = p.m
 	}
-	if mounts[mi].ro {
+	if volMounts[mi].ro {
 		return errno(linux.EROFS)
 	}
 	s := volSlot(t)
@@ -527,7 +538,7 @@ func volSetattr(t *thread, p *volPath, vf *volFile, valid uint32, mode uint32, s
 		m.u64(uint64(mtime / 1e9))
 		m.u64(uint64(mtime % 1e9))
 	}
-	return errno(s.simple(t, mounts[mi].dev, &m))
+	return errno(s.simple(t, volMounts[mi].dev, &m))
 }
 
 // volTimes turns utimensat's times (-1 omitted, else ns) into Tsetattr's.
@@ -760,7 +771,7 @@ func volStatfs(t *thread, p *volPath, vf *volFile, addr uintptr) int64 {
 	var dev int
 	var fid uint32
 	if vf != nil {
-		dev, fid = mounts[vf.m].dev, vf.fid
+		dev, fid = volMounts[vf.m].dev, vf.fid
 	} else {
 		dev = p.dev()
 		var e linux.Errno
@@ -785,7 +796,7 @@ func volStatfs(t *thread, p *volPath, vf *volFile, addr uintptr) int64 {
 	st[7] = r.fs.fsid
 	st[8] = uint64(r.fs.namelen)
 	st[9] = uint64(r.fs.bsize)
-	if (vf != nil && mounts[vf.m].ro) || (p != nil && p.ro()) {
+	if (vf != nil && volMounts[vf.m].ro) || (p != nil && p.ro()) {
 		st[10] = 1 // ST_RDONLY
 	}
 	if !copyOut(addr, (*[120]byte)(unsafe.Pointer(&st))[:]) {
@@ -839,7 +850,7 @@ var volChdirLogged bool
 func volChdir(r *walkResult) int64 {
 	p := volPathOf(r)
 	if p.ncomp() == 0 && p.base == uint32(p.m) {
-		cwdIno = mounts[p.m].ino
+		cwdIno = volMounts[p.m].ino
 		return 0
 	}
 	if !volChdirLogged {

@@ -22,8 +22,8 @@ type volMount struct {
 }
 
 var (
-	mounts  [maxVolumes]volMount
-	nmounts int
+	volMounts [maxVolumes]volMount
+	nvolMounts int
 	// volRestBuf holds the part of the last path resolved that lies inside
 	// a volume (one CPU, no preemption in the kernel: one buffer).
 	volRestBuf [pathMax]byte
@@ -31,23 +31,23 @@ var (
 
 // volSpec records a vol= parameter; volInit mounts it.
 func volSpec(val span) {
-	if nmounts < maxVolumes {
-		mounts[nmounts].spec = val
-		mounts[nmounts].ino = -1
-		nmounts++
+	if nvolMounts < maxVolumes {
+		volMounts[nvolMounts].spec = val
+		volMounts[nvolMounts].ino = -1
+		nvolMounts++
 	}
 }
 
 // volInit attaches the volumes named on the command line.
 func volInit() {
-	if nmounts == 0 {
+	if nvolMounts == 0 {
 		return
 	}
 	if !p9Init() {
 		bootFail("volumes are given (vol=) but no virtio-9p device could be set up")
 	}
-	for i := 0; i < nmounts; i++ {
-		m := &mounts[i]
+	for i := 0; i < nvolMounts; i++ {
+		m := &volMounts[i]
 		b := m.spec.bytes()
 		colon := -1
 		for j, c := range b {
@@ -81,7 +81,7 @@ func volInit() {
 
 // volAttach opens the 9P session of mount i: version, then its root as fid i.
 func volAttach(i int) linux.Errno {
-	m := &mounts[i]
+	m := &volMounts[i]
 	s := &p9slot0[0]
 	msg := s.msg(p9Tversion)
 	msg.u32(p9Msize)
@@ -111,8 +111,8 @@ func volMountAt(ino int32) int {
 	if ino < 0 {
 		return -1
 	}
-	for i := 0; i < nmounts; i++ {
-		if mounts[i].ino == ino {
+	for i := 0; i < nvolMounts; i++ {
+		if volMounts[i].ino == ino {
 			return i
 		}
 	}
