@@ -22,7 +22,7 @@ type volMount struct {
 }
 
 var (
-	volMounts [maxVolumes]volMount
+	volMounts  [maxVolumes]volMount
 	nvolMounts int
 	// volRestBuf holds the part of the last path resolved that lies inside
 	// a volume (one CPU, no preemption in the kernel: one buffer).
