@@ -136,7 +136,9 @@ func p9Init() bool {
 }
 
 // allocContig takes n physically contiguous frames; only at boot, while
-// frames come from the bump allocator in address order. A run broken by a
+// frames come from the bump allocator in address order. Frames contiguous
+// as the kernel addresses them are contiguous physically too (physAddr is
+// linear within the image's tail). A run broken by a
 // frame out of order (one freed earlier, or a hole in RAM) starts again
 // there; the frames passed over go back.
 func allocContig(n int) uintptr {
@@ -214,7 +216,7 @@ const descFlagNext = 1
 // setDescAt fills descriptor i of q (struct virtq_desc).
 func setDescAt(q *vqueue, i uint16, addr uintptr, n uint32, flags, next uint16) {
 	p := q.desc + uintptr(i)*16
-	*(*uint64)(unsafe.Pointer(p)) = uint64(addr)
+	*(*uint64)(unsafe.Pointer(p)) = uint64(physAddr(addr))
 	*(*uint32)(unsafe.Pointer(p + 8)) = n
 	*(*uint16)(unsafe.Pointer(p + 12)) = flags
 	*(*uint16)(unsafe.Pointer(p + 14)) = next
