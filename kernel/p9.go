@@ -173,6 +173,7 @@ type p9r struct {
 	count  uint32
 	off    uint32
 	nwqid  uint16
+	arena  bool // the data was kept in the slot's arena (p9slot.data)
 	attr   p9attr
 	fs     p9statfs
 }

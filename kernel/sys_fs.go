@@ -87,7 +87,7 @@ func lookupAt(dirfd uint64, pathAddr uintptr, follow bool) (walkResult, linux.Er
 		if !vf.dir {
 			return walkResult{}, linux.ENOTDIR
 		}
-		r := volEnter(int(vf.m), p, 0)
+		r := volEnter(int(vf.m), p, 0, follow)
 		r.volFid = vf.fid
 		return r, 0
 	}

@@ -13,11 +13,17 @@ import (
 // arrives, so each builds a request only when the slot says the step is
 // new (s.step) and changes kernel state only after its last reply.
 //
-// Symbolic links on a volume are made and read (symlink, readlink) but
-// not followed when a path is resolved: the host's file, not the guest's
-// tree, would decide where they lead.
+// Symbolic links on a volume are followed as Linux follows them, by the
+// guest (walkPath): the host never follows one, so a link is read and its
+// target resolved in the guest's tree. A link that leads out of its volume
+// is not followed yet (EXDEV).
 
-const v9fsMagic = 0x01021997
+const (
+	v9fsMagic = 0x01021997
+	// volLinkMax bounds the links followed in one path on a volume (Linux
+	// allows 40): each costs a call up to five steps of its slot's log.
+	volLinkMax = 8
+)
 
 // volFile is an open file description on a volume.
 type volFile struct {
@@ -35,12 +41,15 @@ var volFiles [1024]volFile
 // volPath is a path inside a volume: its mount, the fid it starts from
 // and the rest.
 type volPath struct {
-	m    int
-	base uint32
-	rest []byte
+	m      int
+	base   uint32
+	rest   []byte
+	follow bool // a symbolic link in the last component is followed
 }
 
-func volPathOf(r *walkResult) volPath { return volPath{int(r.vol - 1), r.volFid, r.rest} }
+func volPathOf(r *walkResult) volPath {
+	return volPath{int(r.vol - 1), r.volFid, r.rest, r.volFollow}
+}
 
 func (p *volPath) dev() int { return volMounts[p.m].dev }
 func (p *volPath) ro() bool { return volMounts[p.m].ro }
@@ -48,9 +57,9 @@ func (p *volPath) ro() bool { return volMounts[p.m].ro }
 // dirOnly reports a trailing slash: the path must name a directory.
 func (p *volPath) dirOnly() bool { return len(p.rest) > 0 && p.rest[len(p.rest)-1] == '/' }
 
-// comp returns the k-th component of rest ("." components skipped), or
-// nil; count with k < 0 returns the number of components.
-func (p *volPath) comp(k int) []byte {
+// span returns where the k-th component of rest lies ("." components
+// skipped); false past the last.
+func (p *volPath) span(k int) (int, int, bool) {
 	b := p.rest
 	i, n := 0, 0
 	for i < len(b) {
@@ -63,11 +72,19 @@ func (p *volPath) comp(k int) []byte {
 		}
 		if j > i && !(j-i == 1 && b[i] == '.') {
 			if n == k {
-				return b[i:j]
+				return i, j, true
 			}
 			n++
 		}
 		i = j
+	}
+	return 0, 0, false
+}
+
+// comp returns the k-th component of rest, or nil.
+func (p *volPath) comp(k int) []byte {
+	if i, j, ok := p.span(k); ok {
+		return p.rest[i:j]
 	}
 	return nil
 }
@@ -104,12 +121,14 @@ func (s *p9slot) walk(t *thread, p *volPath, n int) (uint32, p9qid, linux.Errno)
 		}
 		r := s.rpc(t, dev, &m)
 		if r.err != 0 {
+			s.walked = done
 			return fid, qid, r.err
 		}
 		if int(r.nwqid) < k {
 			if done > 0 {
 				s.bound(fid, false)
 			}
+			s.walked, s.walkedQid = done+int(r.nwqid), r.qid
 			if r.nwqid > 0 && r.qid.typ&p9QTDir == 0 {
 				return fid, qid, linux.ENOTDIR
 			}
@@ -122,9 +141,108 @@ func (s *p9slot) walk(t *thread, p *volPath, n int) (uint32, p9qid, linux.Errno)
 		done += k
 		from = fid
 		if done >= n {
+			s.walked, s.walkedQid = n, qid
 			return fid, qid, 0
 		}
 	}
+}
+
+// walkPath walks p to a fid as Linux resolves a path: following the
+// symbolic links on the way, and the last component's when p.follow. The
+// host reports a link as a component's qid; the guest reads it and walks
+// again with the target in its place.
+func (s *p9slot) walkPath(t *thread, p *volPath) (uint32, p9qid, linux.Errno) {
+	cur := *p
+	for hops := 0; ; hops++ {
+		n := cur.ncomp()
+		fid, qid, e := s.walk(t, &cur, n)
+		k := -1 // the component that is a link to follow
+		switch {
+		case e == errBlocked:
+		case e == 0 && n > 0 && qid.typ&p9QTSymlink != 0 && cur.follow:
+			k = n - 1
+		case (e == linux.ENOENT || e == linux.ENOTDIR) && s.walked > 0 && s.walked < n && s.walkedQid.typ&p9QTSymlink != 0:
+			k = s.walked - 1 // a link in the middle: the host does not walk through it
+		}
+		if k < 0 {
+			return fid, qid, e
+		}
+		if hops >= volLinkMax {
+			return 0, p9qid{}, linux.ELOOP
+		}
+		lfid := fid // the link is last: the walk made its fid
+		if k < n-1 {
+			if lfid, _, e = s.walk(t, &cur, k+1); e != 0 {
+				return 0, p9qid{}, e
+			}
+		}
+		var m p9msg
+		if s.step() {
+			m = s.msg(p9Treadlink)
+			m.u32(lfid)
+		}
+		r := s.rpc(t, cur.dev(), &m)
+		if r.err != 0 {
+			return 0, p9qid{}, r.err
+		}
+		base, rlen, e := s.relink(&cur, k, s.data(&r))
+		if e != 0 {
+			return 0, p9qid{}, e
+		}
+		cur.base, cur.rest = base, s.path[:rlen]
+	}
+}
+
+// relink puts target in place of component k of p, which is a link to it,
+// and returns the new path's start fid and length, in s.path. A relative
+// target is taken from the link's directory; an absolute one from the
+// guest's root, and must lead back into the same volume.
+func (s *p9slot) relink(p *volPath, k int, target []byte) (uint32, int, linux.Errno) {
+	var tmp [pathMax]byte
+	n := 0
+	put := func(b []byte) bool {
+		if n+len(b)+1 > len(tmp) {
+			return false
+		}
+		if n > 0 && tmp[n-1] != '/' {
+			tmp[n] = '/'
+			n++
+		}
+		n += copy(tmp[n:], b)
+		return true
+	}
+	ok := true
+	if len(target) > 0 && target[0] == '/' {
+		ok = put(target)
+	} else {
+		for i := 0; i < k && ok; i++ {
+			ok = put(p.comp(i))
+		}
+		ok = ok && put(target)
+	}
+	for i := k + 1; p.comp(i) != nil && ok; i++ {
+		ok = put(p.comp(i))
+	}
+	if ok && p.dirOnly() {
+		ok = put([]byte{'/'})
+	}
+	if len(target) == 0 {
+		return 0, 0, linux.ENOENT
+	}
+	if !ok {
+		return 0, 0, linux.ENAMETOOLONG
+	}
+	if tmp[0] != '/' {
+		return p.base, copy(s.path[:], tmp[:n]), 0
+	}
+	r, e := resolve(rootIno, tmp[:n], p.follow)
+	if e != 0 {
+		return 0, 0, e
+	}
+	if int(r.vol)-1 != p.m {
+		return 0, 0, linux.EXDEV
+	}
+	return r.volFid, copy(s.path[:], r.rest), 0
 }
 
 // walkParent walks to the directory holding p's last component, which it
@@ -138,7 +256,13 @@ func (s *p9slot) walkParent(t *thread, p *volPath) (uint32, []byte, linux.Errno)
 	if isDots(last) {
 		return 0, nil, linux.EINVAL
 	}
-	fid, _, e := s.walk(t, p, n-1)
+	// The directory is p without its last component, every link on the
+	// way followed.
+	dir := *p
+	dir.follow = true
+	end, _, _ := p.span(n - 1)
+	dir.rest = p.rest[:end]
+	fid, _, e := s.walkPath(t, &dir)
 	return fid, last, e
 }
 
@@ -199,7 +323,7 @@ func volStat(t *thread, p *volPath, addr uintptr) int64 {
 	if s == nil {
 		return 0
 	}
-	fid, _, e := s.walk(t, p, p.ncomp())
+	fid, _, e := s.walkPath(t, p)
 	if e != 0 {
 		return errno(e)
 	}
@@ -242,7 +366,7 @@ func volOpen(t *thread, p *volPath, flags uint64, mode uint32) int64 {
 	// rest is the kernel's to do.
 	const passed = linux.O_ACCMODE | linux.O_TRUNC | linux.O_APPEND | linux.O_DIRECTORY | 0x1000 | 0x100000
 	n := p.ncomp()
-	fid, qid, e := s.walk(t, p, n)
+	fid, qid, e := s.walkPath(t, p)
 	var r p9r
 	switch {
 	case e == errBlocked:
@@ -520,7 +644,7 @@ func volSetattr(t *thread, p *volPath, vf *volFile, valid uint32, mode uint32, s
 	}
 	if p != nil {
 		var e linux.Errno
-		if fid, _, e = s.walk(t, p, p.ncomp()); e != 0 {
+		if fid, _, e = s.walkPath(t, p); e != 0 {
 			return errno(e)
 		}
 	}
@@ -639,7 +763,7 @@ func volRename(t *thread, from, to *volPath, noreplace bool) int64 {
 		return 0
 	}
 	if noreplace {
-		_, _, e := s.walk(t, to, to.ncomp())
+		_, _, e := s.walkPath(t, to)
 		switch e {
 		case 0:
 			return errno(linux.EEXIST)
@@ -673,7 +797,7 @@ func volReadlink(t *thread, p *volPath, buf uintptr, size uint64) int64 {
 	if s == nil {
 		return 0
 	}
-	fid, qid, e := s.walk(t, p, p.ncomp())
+	fid, qid, e := s.walkPath(t, p)
 	if e != 0 {
 		return errno(e)
 	}
@@ -689,7 +813,7 @@ func volReadlink(t *thread, p *volPath, buf uintptr, size uint64) int64 {
 	if r.err != 0 {
 		return errno(r.err)
 	}
-	target := s.rxBuf()[r.off : r.off+r.count]
+	target := s.data(&r)
 	if uint64(len(target)) > size {
 		target = target[:size]
 	}
@@ -741,7 +865,7 @@ func volLink(t *thread, from, to *volPath) int64 {
 	if s == nil {
 		return 0
 	}
-	fid, qid, e := s.walk(t, from, from.ncomp())
+	fid, qid, e := s.walkPath(t, from)
 	if e != 0 {
 		return errno(e)
 	}
@@ -775,7 +899,7 @@ func volStatfs(t *thread, p *volPath, vf *volFile, addr uintptr) int64 {
 	} else {
 		dev = p.dev()
 		var e linux.Errno
-		if fid, _, e = s.walk(t, p, p.ncomp()); e != 0 {
+		if fid, _, e = s.walkPath(t, p); e != 0 {
 			return errno(e)
 		}
 	}
@@ -816,7 +940,7 @@ func volAccess(t *thread, p *volPath, mode uint64) int64 {
 	if s == nil {
 		return 0
 	}
-	fid, _, e := s.walk(t, p, p.ncomp())
+	fid, _, e := s.walkPath(t, p)
 	if e != 0 {
 		return errno(e)
 	}

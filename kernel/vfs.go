@@ -224,9 +224,10 @@ type walkResult struct {
 	// A path that leads into a volume (volume.go): 1 + the mount, the fid
 	// the rest starts from, and the rest (in volRestBuf). ino, name and
 	// dir are then -1.
-	vol    int8
-	volFid uint32
-	rest   []byte
+	vol       int8
+	volFid    uint32
+	rest      []byte
+	volFollow bool // a symbolic link last in rest is to be followed
 }
 
 // resolve walks path from start (a directory inode). With follow, a
@@ -242,7 +243,8 @@ func resolve(start int32, path []byte, follow bool) (walkResult, linux.Errno) {
 	}
 	// A new value, so that nothing returned can point into linkBuf or path.
 	return walkResult{ino: r.ino, name: r.name, dir: r.dir, last: lastName(r.last),
-		hasDir: r.hasDir, viaLink: r.viaLink, vol: r.vol, volFid: r.volFid, rest: volRestBuf[:len(r.rest)]}, e
+		hasDir: r.hasDir, viaLink: r.viaLink, vol: r.vol, volFid: r.volFid, rest: volRestBuf[:len(r.rest)],
+		volFollow: r.volFollow}, e
 }
 
 // lastNameBuf holds the final component of the last lookup. One CPU and no
@@ -274,7 +276,7 @@ func resolveDepth(start int32, path []byte, follow bool, depth int, linkBuf []by
 	if path[0] == '/' {
 		cur = rootIno
 	} else if m := volMountAt(cur); m >= 0 {
-		return volEnter(m, path, 0), 0 // the working directory is a mount point
+		return volEnter(m, path, 0, follow), 0 // the working directory is a mount point
 	}
 	res := walkResult{ino: cur, name: cur, dir: cur}
 	res.hasDir = path[len(path)-1] == '/'
@@ -322,7 +324,7 @@ func resolveDepth(start int32, path []byte, follow bool, depth int, linkBuf []by
 		}
 		next := body(entry)
 		if m := volMountAt(next); m >= 0 {
-			return volEnter(m, path[j:], 0), 0
+			return volEnter(m, path[j:], 0, follow), 0
 		}
 		if next >= 0 && inodes[next].isLink() && (!lastComp || follow || res.hasDir) {
 			if depth >= symlinkMax {
@@ -338,7 +340,7 @@ func resolveDepth(start int32, path []byte, follow bool, depth int, linkBuf []by
 					sub.viaLink = true
 					return sub, 0
 				}
-				return volEnter(int(sub.vol-1), path[j:], len(sub.rest)), 0
+				return volEnter(int(sub.vol-1), path[j:], len(sub.rest), follow), 0
 			}
 			if lastComp {
 				// A dangling link at the end names where O_CREAT creates.

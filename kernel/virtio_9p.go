@@ -29,7 +29,7 @@ const (
 
 	p9Msize = 128 << 10
 	p9Slots = 8
-	p9Steps = 12 // replies one call may use
+	p9Steps = 48 // replies one call may use: enough for volLinkMax links
 
 	p9MaxFids = 4096
 )
@@ -69,6 +69,16 @@ type p9slot struct {
 		bound, keep bool
 	}
 	clunkFid uint32 // with slotClunk
+
+	// Link targets the call has read (Treadlink's data), kept for the
+	// passes after the reply, and the path they made.
+	arena  [pathMax]byte
+	arenaN int
+	path   [pathMax]byte
+	// walked is how many components the last walk took, and walkedQid
+	// the last of them (set on every pass).
+	walked    int
+	walkedQid p9qid
 }
 
 var (
@@ -238,7 +248,7 @@ func volSlot(t *thread) *p9slot {
 	for i := range p9slot0 {
 		s := &p9slot0[i]
 		if s.state == slotFree {
-			*s = p9slot{state: slotHeld, owner: int32(t.index()), tx: s.tx, rx: s.rx}
+			s.reset(slotHeld, int32(t.index()))
 			threadSlot[t.index()] = int8(i + 1)
 			return s
 		}
@@ -265,6 +275,17 @@ func (s *p9slot) rpc(t *thread, dev int, m *p9msg) p9r {
 		if r.err == linux.EIO {
 			p9BadReply(s)
 		}
+		if s.treq == p9Treadlink && r.err == 0 {
+			// Kept: the next request's reply overwrites the buffer, and
+			// the call's later passes still need the target.
+			if s.arenaN+int(r.count) > len(s.arena) {
+				r = p9r{err: linux.ENAMETOOLONG}
+			} else {
+				copy(s.arena[s.arenaN:], s.rxBuf()[r.off:r.off+r.count])
+				r.off, r.arena = uint32(s.arenaN), true
+				s.arenaN += int(r.count)
+			}
+		}
 		s.state = slotHeld
 		s.log[s.n] = r
 		s.n++
@@ -286,6 +307,21 @@ func (s *p9slot) rpc(t *thread, dev int, m *p9msg) p9r {
 	s.state = slotSent
 	block(t, waitVolume, 0, 0)
 	return p9r{err: errBlocked}
+}
+
+// reset makes the slot a fresh one in state, for owner.
+func (s *p9slot) reset(state uint8, owner int32) {
+	s.state, s.owner = state, owner
+	s.n, s.pos, s.nfids, s.arenaN, s.clunkFid = 0, 0, 0, 0, 0
+}
+
+// data returns the data of reply r of the call: Rread's and Rreaddir's in
+// the receive buffer, a link target in the arena.
+func (s *p9slot) data(r *p9r) []byte {
+	if r.arena {
+		return s.arena[r.off : r.off+r.count]
+	}
+	return s.rxBuf()[r.off : r.off+r.count]
 }
 
 // p9BadReply notes a reply that did not parse, once.
@@ -391,7 +427,8 @@ func slotFreed() {
 		fid := clunkQ[clunkHead]
 		clunkHead = (clunkHead + 1) % len(clunkQ)
 		clunkN--
-		*s = p9slot{state: slotClunk, owner: -1, tx: s.tx, rx: s.rx, clunkFid: fid}
+		s.reset(slotClunk, -1)
+		s.clunkFid = fid
 		m := s.msg(p9Tclunk)
 		m.u32(fid)
 		s.send(int(fidDev[fid]), m.finish())

@@ -122,7 +122,7 @@ func volMountAt(ino int32) int {
 // volEnter is what resolution returns on stepping onto mount m: the rest of
 // the path, copied to volRestBuf (after what is there already when keep
 // is set: the part a symlink led into the volume).
-func volEnter(m int, rest []byte, keep int) walkResult {
+func volEnter(m int, rest []byte, keep int, follow bool) walkResult {
 	n := keep
 	if n > 0 && len(rest) > 0 {
 		if n < len(volRestBuf) {
@@ -131,5 +131,5 @@ func volEnter(m int, rest []byte, keep int) walkResult {
 		}
 	}
 	n += copy(volRestBuf[n:], rest)
-	return walkResult{ino: -1, name: -1, dir: -1, vol: int8(m + 1), volFid: uint32(m), rest: volRestBuf[:n]}
+	return walkResult{ino: -1, name: -1, dir: -1, vol: int8(m + 1), volFid: uint32(m), rest: volRestBuf[:n], volFollow: follow}
 }

@@ -112,6 +112,38 @@ func main() {
 		fail("readlink: %q %v", t, err)
 	}
 	fmt.Println("ok readlink")
+	// Links are followed by the guest: last, in the middle, absolute, looping.
+	if st, err := os.Stat(filepath.Join(dir, "link")); err != nil || st.Size() != 10 || !st.Mode().IsRegular() {
+		fail("stat through a link: %v %v", st, err)
+	}
+	if st, err := os.Lstat(filepath.Join(dir, "link")); err != nil || st.Mode()&os.ModeSymlink == 0 {
+		fail("lstat of a link: %v %v", st, err)
+	}
+	check("mkdir-real", os.Mkdir(filepath.Join(dir, "real"), 0o755))
+	check("symlink-dir", os.Symlink("real", filepath.Join(dir, "dlink")))
+	check("write-through-link", os.WriteFile(filepath.Join(dir, "dlink", "f"), []byte("via link"), 0o644))
+	if b, err := os.ReadFile(filepath.Join(dir, "real", "f")); err != nil || string(b) != "via link" {
+		fail("read what was written through a link: %q %v", b, err)
+	}
+	check("symlink-abs", os.Symlink(filepath.Join(dir, "real"), filepath.Join(dir, "alink")))
+	if b, err := os.ReadFile(filepath.Join(dir, "alink", "f")); err != nil || string(b) != "via link" {
+		fail("read through an absolute link: %q %v", b, err)
+	}
+	if p, err := filepath.EvalSymlinks(filepath.Join(dir, "alink", "f")); err != nil || p != filepath.Join(dir, "real", "f") {
+		fail("EvalSymlinks: %q %v", p, err)
+	}
+	check("symlink-loop", os.Symlink("loop", filepath.Join(dir, "loop")))
+	if _, err := os.Stat(filepath.Join(dir, "loop")); !errors.Is(err, syscall.ELOOP) {
+		fail("stat of a looping link: %v, want ELOOP", err)
+	}
+	check("symlink-dangling", os.Symlink("nowhere", filepath.Join(dir, "dangling")))
+	if _, err := os.Stat(filepath.Join(dir, "dangling")); !errors.Is(err, os.ErrNotExist) {
+		fail("stat of a dangling link: %v", err)
+	}
+	for _, l := range []string{"dlink", "alink", "loop", "dangling"} {
+		os.Remove(filepath.Join(dir, l))
+	}
+	check("remove-real", os.RemoveAll(filepath.Join(dir, "real")))
 	if _, err := os.Stat(filepath.Join(dir, "missing")); !errors.Is(err, os.ErrNotExist) {
 		fail("stat missing: %v", err)
 	}
