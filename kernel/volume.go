@@ -94,7 +94,7 @@ func volAttach(i int) linux.Errno {
 	if !bytesEq(v, "9P2000.L") || r.count < 4096 || r.count > p9Msize {
 		return linux.EIO
 	}
-	m.iou = r.count - p9IOHdr
+	m.iou = min(r.count-p9IOHdr, p9MaxIO)
 	msg = s.msg(p9Tattach)
 	msg.u32(uint32(i))
 	msg.u32(p9NoFid)

@@ -10,7 +10,7 @@
 // kernel's version (the cloud flavour has no 9p) and its 9p modules added (netfs, fscache,
 // 9pnet, 9pnet_virtio, 9p: fetched from the same package with apt-get download, cached beside
 // it); the app loads them and mounts the volume with
-// trans=virtio, version=9p2000.L and msize=131072, mote's msize, cache=none (the default).
+// trans=virtio, version=9p2000.L and msize=135168, mote's msize, cache=none (the default).
 package main
 
 import (
