@@ -68,7 +68,7 @@ func sysRead(t *thread, f *Frame) int64 {
 	if e == nil {
 		return errno(linux.EBADF)
 	}
-	buf, ok := userBytes(uintptr(f.RSI), uintptr(f.RDX), true)
+	buf, ok := userBytes(uintptr(f.RSI), ioLen(e, f.RDX), true)
 	if !ok {
 		return errno(linux.EFAULT)
 	}
@@ -84,7 +84,7 @@ func sysWrite(t *thread, f *Frame) int64 {
 	if e == nil {
 		return errno(linux.EBADF)
 	}
-	buf, ok := userBytes(uintptr(f.RSI), uintptr(f.RDX), false)
+	buf, ok := userBytes(uintptr(f.RSI), ioLen(e, f.RDX), false)
 	if !ok {
 		return errno(linux.EFAULT)
 	}
@@ -92,6 +92,17 @@ func sysWrite(t *thread, f *Frame) int64 {
 		return socketRW(t, e)
 	}
 	return writeFD(t, e, buf)
+}
+
+// ioLen is how much of a read or write of n bytes on e to check and make
+// present: all of it, but for a volume file only what one request moves
+// (the call is short, and made again for the rest; checking a large buffer
+// whole on every call and every pass would cost more than the transfer).
+func ioLen(e *fdEntry, n uint64) uintptr {
+	if e.kind == fkVolume && n > p9MaxIO {
+		return p9MaxIO
+	}
+	return uintptr(n)
 }
 
 const iovMax = 1024

@@ -273,7 +273,7 @@ func seekable(fd uint64) (*openFile, linux.Errno) {
 // file's own offset alone.
 func positioned(t *thread, f *Frame, write bool) int64 {
 	if e := getFD(f.RDI); e != nil && e.kind == fkVolume {
-		buf, ok := userBytes(uintptr(f.RSI), uintptr(f.RDX), !write)
+		buf, ok := userBytes(uintptr(f.RSI), ioLen(e, f.RDX), !write)
 		if !ok {
 			return errno(linux.EFAULT)
 		}

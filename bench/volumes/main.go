@@ -65,6 +65,7 @@ func main() {
 		{"seqwrite_MBps", fmt.Sprintf("sequential write, %d MiB in 1 MiB writes + fsync (MB/s)", *mb)},
 		{"seqread_MBps", fmt.Sprintf("sequential read, %d MiB in 1 MiB reads (MB/s)", *mb)},
 		{"fsync4k_per_s", fmt.Sprintf("4 KiB write + fdatasync, %d times (per second)", *syncs)},
+		{"pread1_us", "1-byte pread, 1,000 times (µs each: one request's round trip)"},
 	} {
 		fmt.Printf("| %s | %s | %s |\n", k.name, linux[k.key], mote[k.key])
 	}
@@ -80,7 +81,7 @@ func results(out string) (map[string]string, error) {
 			r[f[1]] = f[2]
 		}
 	}
-	if len(r) != 3 {
+	if len(r) != 4 {
 		return nil, fmt.Errorf("no results in the output:\n%s", out)
 	}
 	return r, nil

@@ -88,7 +88,22 @@ func run(dir string, mb, syncs int) error {
 	}
 	s := time.Since(start)
 	f.Close()
+	// Small reads: the round trip of one request, with nothing to copy.
+	f, err = os.Open(p)
+	if err != nil {
+		return err
+	}
+	one := make([]byte, 1)
+	start = time.Now()
+	for i := 0; i < 1000; i++ {
+		if _, err := f.ReadAt(one, int64(i)*4096); err != nil {
+			return err
+		}
+	}
+	l := time.Since(start)
+	f.Close()
 	fmt.Printf("result seqwrite_MBps %.1f\n", float64(mb)/w.Seconds())
+	fmt.Printf("result pread1_us %.0f\n", float64(l.Microseconds())/1000)
 	fmt.Printf("result seqread_MBps %.1f\n", float64(mb)/r.Seconds())
 	fmt.Printf("result fsync4k_per_s %.0f\n", float64(syncs)/s.Seconds())
 	return nil
