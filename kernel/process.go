@@ -10,7 +10,7 @@ import (
 // argv, envp, the auxiliary vector, then the strings) and makes the first
 // thread, which starts in Go's runtime at _rt0_amd64_linux.
 func startProcess() {
-	if !vmas.Insert(stackTop-stackSize, stackTop, mm.ProtRead|mm.ProtWrite, 0) {
+	if !vmas.Insert(mm.Area{Start: stackTop - stackSize, End: stackTop, Prot: mm.ProtRead | mm.ProtWrite}) {
 		bootFail("cannot map the stack")
 	}
 	defaultArg0 := [...]byte{'/', 'a', 'p', 'p'}

@@ -95,6 +95,7 @@ var syscallTable = [linux.NumSyscalls]sysHandler{
 	linux.SYS_MUNMAP:   sysMunmap,
 	linux.SYS_MPROTECT: sysMprotect,
 	linux.SYS_MADVISE:  sysMadvise,
+	linux.SYS_MSYNC:    sysMsync,
 	linux.SYS_BRK:      sysBrk,
 
 	// Threads and the process (sys_thread.go).

@@ -782,11 +782,17 @@ func sysTruncate(t *thread, f *Frame) int64 {
 	return errno(truncatePages(&inodes[r.ino], int64(f.RSI)))
 }
 
-// sysFsync implements fsync(2), fdatasync(2) and syncfs(2). The files live in
-// memory, so they are as durable as they can be once written: nothing to do.
+// sysFsync implements fsync(2), fdatasync(2) and syncfs(2). Stores through
+// shared mappings of the file are written back first (filemap.go). The
+// files live in memory, so they are then as durable as they can be.
 func sysFsync(t *thread, f *Frame) int64 {
 	if getFD(f.RDI) == nil {
 		return errno(linux.EBADF)
+	}
+	if of, _ := fileOf(f.RDI); of != nil {
+		if kind, id, ok := pagerOf(of); ok {
+			return errno(syncFile(kind, id))
+		}
 	}
 	return 0
 }

@@ -474,6 +474,9 @@ func writeAt(n *inode, buf []byte, off int64) (int, linux.Errno) {
 	if off+int64(len(buf)) > maxFileSize || off+int64(len(buf)) < off {
 		return 0, linux.EFBIG
 	}
+	if off > n.size {
+		zeroTail(n)
+	}
 	done := 0
 	for done < len(buf) {
 		pos := off + int64(done)
@@ -521,6 +524,11 @@ func truncatePages(n *inode, size int64) linux.Errno {
 		return linux.EFBIG
 	}
 	keep := (size + pageSize - 1) / pageSize
+	if size > n.size {
+		zeroTail(n)
+	} else {
+		unmapFilePages(pagerMem, inodeIndex(n), keep)
+	}
 	for pg := keep; pg < (n.size+pageSize-1)/pageSize; pg++ {
 		if slot := pageSlot(n, pg, false); slot != nil && *slot != 0 {
 			freeFrame(*slot)
@@ -544,6 +552,21 @@ func truncatePages(n *inode, size int64) linux.Errno {
 	n.mtime = walltime()
 	n.ctime = n.mtime
 	return 0
+}
+
+// zeroTail zeroes the last page of n past its end, before the file grows:
+// a shared mapping may have stored there, and those bytes must not appear
+// in the file (Linux drops them too).
+func zeroTail(n *inode) {
+	if n.size%pageSize == 0 || n.roData != 0 {
+		return
+	}
+	if slot := pageSlot(n, n.size/pageSize, false); slot != nil && *slot != 0 {
+		tail := unsafe.Slice((*byte)(unsafe.Pointer(*slot)), pageSize)[n.size%pageSize:]
+		for i := range tail {
+			tail[i] = 0
+		}
+	}
 }
 
 // freeIndirect frees an indirect frame of the given depth whose entries

@@ -181,7 +181,7 @@ const (
 	RegCR2
 )
 
-// mmap, mprotect and madvise.
+// mmap, mprotect, madvise and msync.
 const (
 	PROT_NONE  = 0x0
 	PROT_READ  = 0x1
@@ -190,6 +190,8 @@ const (
 
 	MAP_SHARED          = 0x1
 	MAP_PRIVATE         = 0x2
+	MAP_SHARED_VALIDATE = 0x3
+	MAP_TYPE            = 0xf
 	MAP_FIXED           = 0x10
 	MAP_ANONYMOUS       = 0x20
 	MAP_NORESERVE       = 0x4000
@@ -201,6 +203,10 @@ const (
 	MADV_HUGEPAGE   = 14
 	MADV_NOHUGEPAGE = 15
 	MADV_COLLAPSE   = 25
+
+	MS_ASYNC      = 0x1
+	MS_INVALIDATE = 0x2
+	MS_SYNC       = 0x4
 )
 
 // futex(2) operations.

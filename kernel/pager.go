@@ -1,0 +1,114 @@
+package kernel
+
+import "mote.dev/mote/kernel/abi/linux"
+
+// Pagers: what a file system offers mmap. A mapped file is known to the
+// memory system only through this interface, so each file system decides
+// where its pages live:
+//
+//   - the in-memory tree (vfs.go, memPager in vfs_pager.go) hands out the
+//     frames that hold the file itself, so a MAP_SHARED mapping, read and
+//     write all touch the same bytes and are coherent at once;
+//   - a file system whose contents live elsewhere (a 9p volume) keeps a
+//     page cache: it fills a frame from the file on the first fault, keeps
+//     that frame up to date when the file is written through the kernel
+//     (pwrite must copy into a cached frame, or drop it when unmapped), and
+//     writes pages back when asked.
+//
+// The kernel finds dirty pages itself, from the dirty bit the CPU sets in
+// the page table, and calls writeBack for each one at msync, munmap and
+// fsync. Every method runs on the trap path: no heap, no blocking.
+type pager interface {
+	// frame returns the frame holding page pg (bytes pg*4096 on) of file
+	// id, filled with the file's contents; bytes past the end of the file
+	// read as zero. The frame belongs to the pager and must stay valid
+	// until the pager calls unmapFilePages for it (on truncation) or the
+	// file is released. EFAULT for a page wholly past the end of the file
+	// (the access gets SIGBUS), ENOMEM when no frame is free.
+	frame(id int32, pg int64) (uintptr, linux.Errno)
+	// writeBack writes page pg of file id, which a shared mapping has
+	// stored into, back to the file's storage. Only the bytes below the
+	// file's size count.
+	writeBack(id int32, pg int64) linux.Errno
+	// hold keeps file id (its identity, and its pages) alive while a
+	// mapping refers to it, even after close and unlink; release ends that.
+	hold(id int32)
+	release(id int32)
+}
+
+// The pagers, by kind. A file system that maps files adds its kind here
+// and answers for its open files in pagerOf. The table is filled in by the
+// linker: the kernel stores no pointers at run time (no write barriers).
+const (
+	pagerMem = iota // the in-memory tree: memPager
+	numPagers
+)
+
+var pagers = [numPagers]pager{pagerMem: &memPages}
+
+// A mapObj is one mapped file: its pager's kind and its identity there.
+// Areas of the address-space map name it by index+1 (mm.Area.Obj).
+type mapObj struct {
+	used bool
+	kind uint8
+	id   int32
+}
+
+func (o *mapObj) pager() pager { return pagers[o.kind] }
+
+const maxMapObjs = 256
+
+var (
+	mapObjs  [maxMapObjs]mapObj
+	nMapObjs int // objects in use, so that munmap of anonymous memory skips the scan
+)
+
+// mapObjFor returns the object for file id of pager kind, making one (and
+// holding the file) on first use; 0 when the table is full.
+func mapObjFor(kind uint8, id int32) int32 {
+	if obj := findMapObj(kind, id); obj != 0 {
+		return obj
+	}
+	for i := range mapObjs {
+		if o := &mapObjs[i]; !o.used {
+			*o = mapObj{used: true, kind: kind, id: id}
+			nMapObjs++
+			o.pager().hold(id)
+			return int32(i + 1)
+		}
+	}
+	return 0
+}
+
+// findMapObj returns the object of file id of pager kind, 0 if not mapped.
+func findMapObj(kind uint8, id int32) int32 {
+	if nMapObjs == 0 {
+		return 0
+	}
+	for i := range mapObjs {
+		if o := &mapObjs[i]; o.used && o.kind == kind && o.id == id {
+			return int32(i + 1)
+		}
+	}
+	return 0
+}
+
+// releaseMapObjs lets go of the files no area maps any more. Called after
+// areas are removed or replaced.
+func releaseMapObjs() {
+	if nMapObjs == 0 {
+		return
+	}
+	for i := range mapObjs {
+		o := &mapObjs[i]
+		if o.used && !vmas.Uses(int32(i+1)) {
+			p, id := o.pager(), o.id
+			*o = mapObj{}
+			nMapObjs--
+			p.release(id)
+		}
+	}
+}
+
+// objOf returns the mapped file an area names.
+func objOf(obj int32) *mapObj { return &mapObjs[obj-1] }

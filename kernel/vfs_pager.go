@@ -1,0 +1,57 @@
+package kernel
+
+import "mote.dev/mote/kernel/abi/linux"
+
+// memPager maps the in-memory files (vfs.go): the frames that hold a file
+// are the pages its mappings show, so a shared mapping, read and write see
+// one copy of the bytes and nothing is ever written back.
+type memPager struct{}
+
+var memPages memPager
+
+// pagerOf returns the pager kind and file identity behind an open file;
+// false when its file system cannot map it. A file system with a pager of
+// its own answers here.
+func pagerOf(of *openFile) (uint8, int32, bool) {
+	if !inodes[of.ino].isReg() {
+		return 0, 0, false
+	}
+	return pagerMem, of.ino, true
+}
+
+func (*memPager) frame(ino int32, pg int64) (uintptr, linux.Errno) {
+	n := &inodes[ino]
+	if pg >= (n.size+pageSize-1)/pageSize {
+		return 0, linux.EFAULT
+	}
+	if materialize(n) != 0 {
+		return 0, linux.ENOMEM
+	}
+	slot := pageSlot(n, pg, true)
+	if slot == nil {
+		return 0, linux.ENOMEM
+	}
+	if *slot == 0 {
+		// A hole: it gets its frame now, so that the mapping and the file
+		// share it.
+		p := allocFrame()
+		if p == 0 {
+			return 0, linux.ENOMEM
+		}
+		clearPage(p)
+		*slot = p
+	}
+	return *slot, 0
+}
+
+// writeBack has nothing to do: the mapping stored into the file itself.
+func (*memPager) writeBack(ino int32, pg int64) linux.Errno { return 0 }
+
+// hold counts a mapping as an open file: an unlinked file keeps its pages
+// while mapped, as on Linux.
+func (*memPager) hold(ino int32) { inodes[ino].opens++ }
+
+func (*memPager) release(ino int32) {
+	inodes[ino].opens--
+	release(ino)
+}
