@@ -18,12 +18,13 @@ func dbprog(t *testing.T, name string) string {
 
 // commitAndVerify has prog commit records to a database under /tmp, one
 // transaction each, then open it again and check every record.
-func commitAndVerify(t *testing.T, prog string, records int) {
+func commitAndVerify(t *testing.T, prog string, records int, flags ...string) {
 	needQEMU(t)
 	t.Parallel()
 	db := "/tmp/" + prog + ".db"
 	n := fmt.Sprint(records)
-	r := mote(timeout(t), t, "", "run", dbprog(t, prog), "--", "write", db, n, "verify", db, n)
+	args := append([]string{"run", dbprog(t, prog), "--"}, flags...)
+	r := mote(timeout(t), t, "", append(args, "write", db, n, "verify", db, n)...)
 	if r.code != 0 {
 		t.Fatalf("exit %d\nstdout (end):\n%s\nstderr:\n%s", r.code, tail(r.stdout, 20), r.stderr)
 	}
@@ -41,3 +42,7 @@ func commitAndVerify(t *testing.T, prog string, records int) {
 
 func TestBboltDatabase(t *testing.T)  { commitAndVerify(t, "bboltdb", 10000) }
 func TestSQLiteDatabase(t *testing.T) { commitAndVerify(t, "sqlitedb", 10000) }
+
+// TestSQLiteWAL runs SQLite in write-ahead-log mode, whose index SQLite
+// keeps in a shared mapping of DB-shm.
+func TestSQLiteWAL(t *testing.T) { commitAndVerify(t, "sqlitedb", 10000, "-wal") }

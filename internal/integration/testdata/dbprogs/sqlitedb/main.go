@@ -7,7 +7,8 @@
 //	sqlitedb verify DB K   check that records 1..K are present and intact
 //
 // Several steps may follow each other on one command line, each opening
-// the database afresh.
+// the database afresh. With -wal first, the database uses write-ahead
+// logging, whose index (DB-shm) SQLite maps shared.
 // A test kills the machine during a write, then runs verify with the
 // highest K printed: every record reported committed must be there.
 package main
@@ -26,10 +27,17 @@ func value(k int64) string {
 	return fmt.Sprintf("record %d %s", k, strings.Repeat(string(rune('a'+k%26)), 64))
 }
 
+// journal is the journal mode: delete (a rollback journal, SQLite's
+// default) or wal.
+var journal = "delete"
+
 func main() {
 	args := os.Args[1:]
+	if len(args) > 0 && args[0] == "-wal" {
+		journal, args = "wal", args[1:]
+	}
 	if len(args) == 0 || len(args)%3 != 0 {
-		fmt.Fprintln(os.Stderr, "usage: sqlitedb write|verify DB N [write|verify DB N]...")
+		fmt.Fprintln(os.Stderr, "usage: sqlitedb [-wal] write|verify DB N [write|verify DB N]...")
 		os.Exit(2)
 	}
 	for i := 0; i < len(args); i += 3 {
@@ -47,7 +55,7 @@ func main() {
 
 // run opens the database, does one step and closes it again.
 func run(mode, path string, n int64) error {
-	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=journal_mode(delete)&_pragma=synchronous(full)")
+	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=journal_mode("+journal+")&_pragma=synchronous(full)")
 	if err != nil {
 		return fmt.Errorf("open: %w", err)
 	}
