@@ -96,6 +96,7 @@ var syscallTable = [linux.NumSyscalls]sysHandler{
 	linux.SYS_MPROTECT: sysMprotect,
 	linux.SYS_MADVISE:  sysMadvise,
 	linux.SYS_MSYNC:    sysMsync,
+	linux.SYS_MREMAP:   sysMremap,
 	linux.SYS_BRK:      sysBrk,
 
 	// Threads and the process (sys_thread.go).

@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"mote.dev/mote/kernel/abi/linux"
+	"mote.dev/mote/kernel/arch/amd64"
 	"mote.dev/mote/kernel/mm"
 )
 
@@ -155,13 +156,113 @@ func sysMunmap(t *thread, f *Frame) int64 {
 	if vmas.HasFlag(uintptr(addr), uintptr(addr+n), mm.Fixed) {
 		return errno(linux.EINVAL)
 	}
-	syncRange(uintptr(addr), uintptr(addr+n))
-	if !vmas.Remove(uintptr(addr), uintptr(addr+n)) {
+	if !unmap(uintptr(addr), uintptr(addr+n)) {
+		return errno(linux.ENOMEM) // splitting an area would need one more
+	}
+	return 0
+}
+
+// sysMremap implements mremap(2): shrinking unmaps the tail, growing
+// extends the area in place when the pages after it are free, and
+// otherwise, with MREMAP_MAYMOVE, moves it, page-table entries and all (a
+// file mapping keeps its file and offset). SQLite grows its mapping of the
+// database this way (PRAGMA mmap_size). Not supported: an old_size of 0
+// (a second mapping of shared pages) and MREMAP_DONTUNMAP, both EINVAL, as
+// on kernels before they existed.
+func sysMremap(t *thread, f *Frame) int64 {
+	old, oldLen, newLen, flags, newAddr := f.RDI, f.RSI, f.RDX, f.R10, f.R8
+	const mayMove, fixed = 1, 2
+	oldN, ok1 := roundUp(oldLen)
+	newN, ok2 := roundUp(newLen)
+	switch {
+	case !pageAligned(old), flags&^(mayMove|fixed) != 0, flags&fixed != 0 && flags&mayMove == 0,
+		newLen == 0, oldLen == 0:
+		return errno(linux.EINVAL)
+	case !ok1 || !ok2:
+		return errno(linux.ENOMEM)
+	case !userRange(old, oldN):
+		return errno(linux.EFAULT)
+	}
+	a, ok := vmas.Find(uintptr(old))
+	if !ok || uintptr(old+oldN) > a.End {
+		return errno(linux.EFAULT)
+	}
+	if a.Flags&mm.Fixed != 0 {
+		return errno(linux.EINVAL)
+	}
+	if vmas.Len()+3 > mm.MaxAreas {
 		return errno(linux.ENOMEM)
 	}
-	releasePages(uintptr(addr), uintptr(addr+n))
+	// The area as it will be at its new place: the same file, the offset
+	// that old had.
+	moved := a
+	moved.Off = a.Off + int64(uintptr(old)-a.Start)
+	if a.Obj == 0 {
+		moved.Off = 0
+	}
+	if flags&fixed != 0 {
+		if !pageAligned(newAddr) || !userRange(newAddr, newN) ||
+			newAddr < old+oldN && old < newAddr+newN {
+			return errno(linux.EINVAL)
+		}
+		if vmas.HasFlag(uintptr(newAddr), uintptr(newAddr+newN), mm.Fixed) {
+			return errno(linux.EINVAL)
+		}
+		unmap(uintptr(newAddr), uintptr(newAddr+newN))
+		return moveArea(moved, old, oldN, newAddr, newN)
+	}
+	if newN <= oldN {
+		unmap(uintptr(old+newN), uintptr(old+oldN))
+		return int64(old)
+	}
+	if userRange(old, newN) && !vmas.Overlaps(uintptr(old+oldN), uintptr(old+newN)) {
+		grow := moved
+		grow.Start, grow.End = uintptr(old+oldN), uintptr(old+newN)
+		if grow.Obj != 0 {
+			grow.Off = moved.Off + int64(oldN)
+		}
+		vmas.Insert(grow)
+		return int64(old)
+	}
+	if flags&mayMove == 0 {
+		return errno(linux.ENOMEM)
+	}
+	to, ok := vmas.FindGap(uintptr(newN), userLow, userHigh)
+	if !ok {
+		return errno(linux.ENOMEM)
+	}
+	return moveArea(moved, old, oldN, uint64(to), newN)
+}
+
+// moveArea maps area a, which [old, old+oldN) holds, at [to, to+newN)
+// instead, carrying the pages over; a tail past newN is unmapped.
+func moveArea(a mm.Area, old, oldN, to, newN uint64) int64 {
+	if newN < oldN {
+		unmap(uintptr(old+newN), uintptr(old+oldN))
+		oldN = newN
+	}
+	a.Start, a.End = uintptr(to), uintptr(to+newN)
+	vmas.Insert(a)
+	forEachPresent(uintptr(old), uintptr(old+oldN), func(va uintptr, e *uint64) {
+		dst := walk(uintptr(to)+(va-uintptr(old)), true)
+		*dst, *e = *e, 0
+		amd64.Invlpg(va)
+	})
+	vmas.Remove(uintptr(old), uintptr(old+oldN))
+	return int64(to)
+}
+
+// unmap removes [start, end) from the address space, writing back what
+// shared mappings there stored. It fails, changing nothing, when the map
+// has no room for the split an unmap in the middle of an area needs.
+func unmap(start, end uintptr) bool {
+	syncRange(start, end)
+	if !vmas.Remove(start, end) {
+		return false
+	}
+	releasePages(start, end)
 	releaseMapObjs()
-	return 0
+	return true
 }
 
 // sysMprotect implements mprotect(2).

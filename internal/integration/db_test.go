@@ -46,3 +46,8 @@ func TestSQLiteDatabase(t *testing.T) { commitAndVerify(t, "sqlitedb", 10000) }
 // TestSQLiteWAL runs SQLite in write-ahead-log mode, whose index SQLite
 // keeps in a shared mapping of DB-shm.
 func TestSQLiteWAL(t *testing.T) { commitAndVerify(t, "sqlitedb", 10000, "-wal") }
+
+// TestSQLiteMmap has SQLite read its database through a shared mapping
+// (PRAGMA mmap_size), which it grows with mremap as the file grows, while
+// it writes with pwrite: the two must agree at every commit.
+func TestSQLiteMmap(t *testing.T) { commitAndVerify(t, "sqlitedb", 10000, "-mmap") }

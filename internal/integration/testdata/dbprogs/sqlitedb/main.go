@@ -7,8 +7,10 @@
 //	sqlitedb verify DB K   check that records 1..K are present and intact
 //
 // Several steps may follow each other on one command line, each opening
-// the database afresh. With -wal first, the database uses write-ahead
-// logging, whose index (DB-shm) SQLite maps shared.
+// the database afresh. Flags first: -wal for write-ahead logging, whose
+// index (DB-shm) SQLite maps shared; -mmap to have SQLite read the
+// database through a shared mapping of it (PRAGMA mmap_size), which it
+// grows with mremap.
 // A test kills the machine during a write, then runs verify with the
 // highest K printed: every record reported committed must be there.
 package main
@@ -27,17 +29,29 @@ func value(k int64) string {
 	return fmt.Sprintf("record %d %s", k, strings.Repeat(string(rune('a'+k%26)), 64))
 }
 
-// journal is the journal mode: delete (a rollback journal, SQLite's
-// default) or wal.
-var journal = "delete"
+// The journal mode, delete (a rollback journal, SQLite's default) or wal,
+// and the most of the database SQLite maps (0: it reads with pread).
+var (
+	journal = "delete"
+	mmapMax = 0
+)
 
 func main() {
 	args := os.Args[1:]
-	if len(args) > 0 && args[0] == "-wal" {
-		journal, args = "wal", args[1:]
+	for len(args) > 0 && strings.HasPrefix(args[0], "-") {
+		switch args[0] {
+		case "-wal":
+			journal = "wal"
+		case "-mmap":
+			mmapMax = 1 << 30
+		default:
+			fmt.Fprintln(os.Stderr, "sqlitedb: unknown flag", args[0])
+			os.Exit(2)
+		}
+		args = args[1:]
 	}
 	if len(args) == 0 || len(args)%3 != 0 {
-		fmt.Fprintln(os.Stderr, "usage: sqlitedb [-wal] write|verify DB N [write|verify DB N]...")
+		fmt.Fprintln(os.Stderr, "usage: sqlitedb [-wal] [-mmap] write|verify DB N [write|verify DB N]...")
 		os.Exit(2)
 	}
 	for i := 0; i < len(args); i += 3 {
@@ -55,7 +69,7 @@ func main() {
 
 // run opens the database, does one step and closes it again.
 func run(mode, path string, n int64) error {
-	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=journal_mode("+journal+")&_pragma=synchronous(full)")
+	db, err := sql.Open("sqlite", fmt.Sprintf("file:%s?_pragma=journal_mode(%s)&_pragma=synchronous(full)&_pragma=mmap_size(%d)", path, journal, mmapMax))
 	if err != nil {
 		return fmt.Errorf("open: %w", err)
 	}

@@ -52,6 +52,18 @@ func msync(b []byte, from, length, flags int) error {
 	return nil
 }
 
+func mremap(b []byte, newLen, flags int) ([]byte, error) {
+	p, _, e := syscall.Syscall6(syscall.SYS_MREMAP, uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)), uintptr(newLen), uintptr(flags), 0, 0)
+	if e != 0 {
+		return nil, e
+	}
+	// An address the kernel returned, read as a pointer without the
+	// uintptr conversion vet rightly distrusts elsewhere.
+	return unsafe.Slice(*(**byte)(unsafe.Pointer(&p)), newLen), nil
+}
+
+const mremapMayMove = 1
+
 // fault runs f and returns the address of the memory fault it took, if any.
 func fault(f func()) (addr uintptr, faulted bool) {
 	old := debug.SetPanicOnFault(true)
@@ -294,6 +306,55 @@ func main() {
 		z[100] = 1
 		ok("/dev/zero")
 	}
+
+	// mremap: a file mapping moved and grown keeps its file and offset.
+	pwrite(fd, bytes.Repeat([]byte("m"), pg), 3*pg)
+	one, _ := mmap(fd, 2*pg, pg, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_SHARED)
+	one[0] = 'r'
+	two, err := mremap(one, 2*pg, mremapMayMove)
+	switch {
+	case err != nil:
+		fail("mremap of a file mapping: %v", err)
+	case two[0] != 'r' || two[pg] != 'm':
+		fail("mremap of a file mapping: %q %q", two[0], two[pg])
+	case string(pread(fd, 1, 2*pg)) != "r":
+		fail("store before mremap lost")
+	default:
+		two[pg+1] = 'n'
+		if string(pread(fd, 1, 3*pg+1)) != "n" {
+			fail("store after mremap not in the file")
+		} else {
+			ok("mremap file")
+		}
+	}
+	// Anonymous memory, grown in place when the pages after it are free,
+	// moved otherwise, shrunk.
+	anon, _ := syscall.Mmap(-1, 0, 3*pg, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_PRIVATE|syscall.MAP_ANON)
+	munmap(anon, pg, 2*pg)
+	anon[5] = 'x'
+	grown, err := mremap(anon[:pg], 3*pg, 0)
+	if err != nil || &grown[0] != &anon[0] || grown[5] != 'x' || grown[2*pg] != 0 {
+		fail("mremap in place: %v", err)
+	} else {
+		ok("mremap in place")
+	}
+	grown[2*pg] = 'y'
+	big, err := mremap(grown, 64*pg, mremapMayMove)
+	if err != nil || big[5] != 'x' || big[2*pg] != 'y' || big[63*pg] != 0 {
+		fail("mremap moving: %v", err)
+	} else {
+		ok("mremap moving")
+	}
+	small, err := mremap(big, pg, 0)
+	if err != nil || &small[0] != &big[0] || small[5] != 'x' {
+		fail("mremap shrinking: %v", err)
+	} else if _, f := fault(func() { sink = big[pg] }); !f {
+		fail("page past a shrunk mapping still readable")
+	} else {
+		ok("mremap shrinking")
+	}
+	_, err = mremap(small, 2*pg, 8)
+	wantErr("mremap unknown flag", err, syscall.EINVAL)
 
 	// A mapping outlives its descriptor and the file's name.
 	syscall.Close(fd)
