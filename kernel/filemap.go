@@ -8,7 +8,7 @@ import (
 	"mote.dev/mote/kernel/mm"
 )
 
-// File mappings: their page faults, copy-on-write, write-back and
+// File mappings: their page faults, copy-on-write, dirty pages and
 // truncation. A page of a shared mapping is the pager's frame itself
 // (marked pteFile), so the mapping sees what read and write see. A page of
 // a private mapping is the file's frame too, read-only, until the first
@@ -55,60 +55,65 @@ func privateCopy(e *uint64, src uintptr, a mm.Area) (int, int32) {
 	return 0, 0
 }
 
-// syncRange writes back what shared file mappings in [start, end) have
-// stored since they were last written back. msync, munmap and fsync call
-// it; Linux gives no stronger promise than msync for a mapping's stores.
-func syncRange(start, end uintptr) linux.Errno {
+// harvest hands the pages shared file mappings in [start, end) have stored
+// into since the last harvest to their pagers. It is called before
+// page-table entries go (munmap, mremap, MADV_DONTNEED, exit) and before a
+// sync. It does no I/O.
+func harvest(start, end uintptr) {
 	if nMapObjs == 0 {
-		return 0
+		return
 	}
-	var err linux.Errno
-	vmas.Objects(start, end, func(a mm.Area) {
-		if e := syncArea(a, start, end); e != 0 && err == 0 {
-			err = e
-		}
-	})
-	return err
+	vmas.Objects(start, end, func(a mm.Area) { harvestArea(a, start, end) })
 }
 
-// syncArea writes back the dirty pages of area a within [start, end): the
+// harvestArea harvests the dirty pages of area a within [start, end): the
 // ones whose dirty bit the CPU has set. The bit is cleared, and the TLB
 // entry dropped, so that the next store sets it again.
-func syncArea(a mm.Area, start, end uintptr) linux.Errno {
+func harvestArea(a mm.Area, start, end uintptr) {
 	if a.Flags&mm.Shared == 0 {
-		return 0
+		return
 	}
 	start, end = max(start, a.Start), min(end, a.End)
 	o := objOf(a.Obj)
-	var err linux.Errno
 	forEachPresent(start, end, func(va uintptr, e *uint64) {
-		if *e&pteDirty == 0 {
+		if *e&pteDirty != 0 {
+			*e &^= pteDirty
+			amd64.Invlpg(va)
+			o.pager().dirty(o.id, filePage(a, va))
+		}
+	})
+}
+
+// syncRange writes back what the shared file mappings in [start, end) have
+// stored: msync. It may block t (see pager); the caller then returns.
+func syncRange(t *thread, start, end uintptr) linux.Errno {
+	if nMapObjs == 0 {
+		return 0
+	}
+	harvest(start, end)
+	var err linux.Errno
+	vmas.Objects(start, end, func(a mm.Area) {
+		if a.Flags&mm.Shared == 0 || err != 0 || t.state != tsRunning {
 			return
 		}
-		*e &^= pteDirty
-		amd64.Invlpg(va)
-		if x := o.pager().writeBack(o.id, filePage(a, va)); x != 0 && err == 0 {
-			err = x
-		}
+		o := objOf(a.Obj)
+		err = o.pager().sync(t, o.id)
 	})
 	return err
 }
 
-// syncFile writes back every shared mapping of file id of pager kind: fsync.
-func syncFile(kind uint8, id int32) linux.Errno {
-	obj := findMapObj(kind, id)
-	if obj == 0 {
-		return 0
-	}
-	var err linux.Errno
-	vmas.Objects(userLow, userHigh, func(a mm.Area) {
-		if a.Obj == obj {
-			if e := syncArea(a, a.Start, a.End); e != 0 && err == 0 {
-				err = e
+// syncFile writes back what the shared mappings of file id of pager kind
+// have stored: fsync. It may block t (see pager); the caller then returns.
+func syncFile(t *thread, kind uint8, id int32) linux.Errno {
+	if obj := findMapObj(kind, id); obj != 0 {
+		vmas.Objects(userLow, userHigh, func(a mm.Area) {
+			if a.Obj == obj {
+				harvestArea(a, a.Start, a.End)
 			}
-		}
-	})
-	return err
+		})
+	}
+	// Also when no longer mapped: pages harvested at munmap wait here.
+	return pagers[kind].sync(t, id)
 }
 
 // unmapFilePages takes pages from page pg on of file id out of every

@@ -7,18 +7,32 @@ import "mote.dev/mote/kernel/abi/linux"
 // where its pages live:
 //
 //   - the in-memory tree (vfs.go, memPager in vfs_pager.go) hands out the
-//     frames that hold the file itself, so a MAP_SHARED mapping, read and
-//     write all touch the same bytes and are coherent at once;
+//     frames that hold a file itself, so a MAP_SHARED mapping, read and
+//     write all touch the same bytes, and there is nothing to write back;
 //   - a file system whose contents live elsewhere (a 9p volume) keeps a
-//     page cache: it fills a frame from the file on the first fault, keeps
-//     that frame up to date when the file is written through the kernel
-//     (pwrite must copy into a cached frame, or drop it when unmapped), and
-//     writes pages back when asked.
+//     page cache: frames it fills from the file (at mmap time, in
+//     prepare, or later), keeps up to date when the file is written through
+//     the kernel (its pwrite copies into a cached frame too), and writes
+//     back in sync.
 //
-// The kernel finds dirty pages itself, from the dirty bit the CPU sets in
-// the page table, and calls writeBack for each one at msync, munmap and
-// fsync. Every method runs on the trap path: no heap, no blocking.
+// The kernel finds the pages a shared mapping has stored into from the
+// dirty bit the CPU sets in the page table, and hands them to the pager
+// (dirty) whenever it drops a page-table entry or is asked to sync: at
+// msync, fsync, munmap, mremap and exit. Stores through a mapping reach the
+// file's storage at msync and fsync (sync), as Linux promises; the pager
+// should also write dirty pages back when the last mapping goes (release)
+// and when the machine stops.
+//
+// frame, dirty, hold and release run in a page fault or deep in a system
+// call: they may not block. prepare and sync run at the top of mmap,
+// mremap, msync and fsync, before those change anything, and may block t
+// the way a system call on a volume does (block, and the call is made
+// again from its start when t wakes); the caller then returns at once.
+// Every method runs on the trap path: no heap.
 type pager interface {
+	// prepare readies pages [from, to) of file id for a new mapping:
+	// reads them into frames, for a pager that cannot do so in a fault.
+	prepare(t *thread, id int32, from, to int64) linux.Errno
 	// frame returns the frame holding page pg (bytes pg*4096 on) of file
 	// id, filled with the file's contents; bytes past the end of the file
 	// read as zero. The frame belongs to the pager and must stay valid
@@ -26,10 +40,11 @@ type pager interface {
 	// file is released. EFAULT for a page wholly past the end of the file
 	// (the access gets SIGBUS), ENOMEM when no frame is free.
 	frame(id int32, pg int64) (uintptr, linux.Errno)
-	// writeBack writes page pg of file id, which a shared mapping has
-	// stored into, back to the file's storage. Only the bytes below the
-	// file's size count.
-	writeBack(id int32, pg int64) linux.Errno
+	// dirty records that a shared mapping stored into page pg of file id.
+	// Only the bytes below the file's size count.
+	dirty(id int32, pg int64)
+	// sync writes the dirty pages of file id back to its storage.
+	sync(t *thread, id int32) linux.Errno
 	// hold keeps file id (its identity, and its pages) alive while a
 	// mapping refers to it, even after close and unlink; release ends that.
 	hold(id int32)

@@ -791,7 +791,7 @@ func sysFsync(t *thread, f *Frame) int64 {
 	}
 	if of, _ := fileOf(f.RDI); of != nil {
 		if kind, id, ok := pagerOf(of); ok {
-			return errno(syncFile(kind, id))
+			return errno(syncFile(t, kind, id))
 		}
 	}
 	return 0

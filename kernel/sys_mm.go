@@ -64,8 +64,8 @@ func sysMmap(t *thread, f *Frame) int64 {
 	}
 	area := mm.Area{Prot: uint32(prot)}
 	if flags&linux.MAP_ANONYMOUS == 0 {
-		if e := mapFile(&area, f.R8, f.R9, n, typ != linux.MAP_PRIVATE); e != 0 {
-			return errno(e)
+		if e := mapFile(t, &area, f.R8, f.R9, n, typ != linux.MAP_PRIVATE); e != 0 || t.state != tsRunning {
+			return errno(e) // or blocked in the file's pager: made again when t wakes
 		}
 	}
 	fixed := flags&(linux.MAP_FIXED|linux.MAP_FIXED_NOREPLACE) != 0
@@ -79,7 +79,7 @@ func sysMmap(t *thread, f *Frame) int64 {
 			releaseMapObjs()
 			return errno(linux.EEXIST)
 		}
-		syncRange(uintptr(addr), uintptr(addr+n))
+		harvest(uintptr(addr), uintptr(addr+n))
 	case addr != 0 && userRange(addr, n) && !vmas.Overlaps(uintptr(addr), uintptr(addr+n)):
 		// The hint is free: take it, as Linux does.
 	default:
@@ -103,8 +103,9 @@ func sysMmap(t *thread, f *Frame) int64 {
 }
 
 // mapFile makes area a map the file open as fd from offset off, n bytes,
-// checking what mmap(2) requires of the descriptor.
-func mapFile(a *mm.Area, fd, off, n uint64, shared bool) linux.Errno {
+// checking what mmap(2) requires of the descriptor. It may block t in the
+// file's pager, having changed nothing.
+func mapFile(t *thread, a *mm.Area, fd, off, n uint64, shared bool) linux.Errno {
 	if !pageAligned(off) {
 		return linux.EINVAL
 	}
@@ -137,6 +138,9 @@ func mapFile(a *mm.Area, fd, off, n uint64, shared bool) linux.Errno {
 		if acc != linux.O_RDWR || of.flags&linux.O_APPEND != 0 {
 			a.Flags |= mm.NoWrite
 		}
+	}
+	if e := pagers[kind].prepare(t, id, int64(off/pageSize), int64((off+n)/pageSize)); e != 0 || t.state != tsRunning {
+		return e
 	}
 	if a.Obj = mapObjFor(kind, id); a.Obj == 0 {
 		return linux.ENOMEM
@@ -199,6 +203,12 @@ func sysMremap(t *thread, f *Frame) int64 {
 	moved.Off = a.Off + int64(uintptr(old)-a.Start)
 	if a.Obj == 0 {
 		moved.Off = 0
+	} else if newN > oldN {
+		o := objOf(a.Obj)
+		from, to := moved.Off+int64(oldN), moved.Off+int64(newN)
+		if e := o.pager().prepare(t, o.id, from/pageSize, to/pageSize); e != 0 || t.state != tsRunning {
+			return errno(e) // or blocked in the file's pager: made again when t wakes
+		}
 	}
 	if flags&fixed != 0 {
 		if !pageAligned(newAddr) || !userRange(newAddr, newN) ||
@@ -256,7 +266,7 @@ func moveArea(a mm.Area, old, oldN, to, newN uint64) int64 {
 // shared mappings there stored. It fails, changing nothing, when the map
 // has no room for the split an unmap in the middle of an area needs.
 func unmap(start, end uintptr) bool {
-	syncRange(start, end)
+	harvest(start, end)
 	if !vmas.Remove(start, end) {
 		return false
 	}
@@ -309,7 +319,7 @@ func sysMadvise(t *thread, f *Frame) int64 {
 		if vmas.HasFlag(uintptr(addr), uintptr(addr+n), mm.Fixed) {
 			return errno(linux.EINVAL)
 		}
-		syncRange(uintptr(addr), uintptr(addr+n))
+		harvest(uintptr(addr), uintptr(addr+n))
 		releasePages(uintptr(addr), uintptr(addr+n))
 	}
 	return 0
@@ -329,7 +339,7 @@ func sysMsync(t *thread, f *Frame) int64 {
 	case !ok || !vmas.Covered(uintptr(addr), uintptr(addr+n), 0):
 		return errno(linux.ENOMEM)
 	}
-	return errno(syncRange(uintptr(addr), uintptr(addr+n)))
+	return errno(syncRange(t, uintptr(addr), uintptr(addr+n)))
 }
 
 // sysBrk implements brk(2) with an empty heap that cannot grow: it returns

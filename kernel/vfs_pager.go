@@ -44,8 +44,14 @@ func (*memPager) frame(ino int32, pg int64) (uintptr, linux.Errno) {
 	return *slot, 0
 }
 
-// writeBack has nothing to do: the mapping stored into the file itself.
-func (*memPager) writeBack(ino int32, pg int64) linux.Errno { return 0 }
+// prepare has nothing to do: frame fills a page when it is first touched.
+func (*memPager) prepare(t *thread, ino int32, from, to int64) linux.Errno { return 0 }
+
+// dirty and sync have nothing to do: the mapping stored into the file
+// itself.
+func (*memPager) dirty(ino int32, pg int64) {}
+
+func (*memPager) sync(t *thread, ino int32) linux.Errno { return 0 }
 
 // hold counts a mapping as an open file: an unlinked file keeps its pages
 // while mapped, as on Linux.
