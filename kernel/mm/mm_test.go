@@ -83,17 +83,28 @@ func TestFixedNotMerged(t *testing.T) {
 	}
 }
 
-// FuzzMap checks the map against a page-by-page model.
+// FuzzMap checks the map against a page-by-page model: each page's
+// protection, and for file mappings the object and the file offset it
+// shows.
 func FuzzMap(f *testing.F) {
 	f.Add([]byte{0, 1, 5, 3, 1, 2, 3, 1, 2, 0, 9, 0})
+	f.Add([]byte{0, 1, 9, 0x4b, 1, 3, 4, 0, 0, 3, 4, 0x4b, 2, 5, 6, 1, 0, 9, 12, 0x6b})
+	type page struct {
+		prot int // -1 unmapped
+		obj  int32
+		off  int64 // of the page, in a file mapping
+	}
 	f.Fuzz(func(t *testing.T, ops []byte) {
 		var m Map
-		var model [64]int // -1 unmapped, else prot
+		var model [64]page
 		for i := range model {
-			model[i] = -1
+			model[i].prot = -1
 		}
 		for len(ops) >= 4 {
+			// The fourth byte: protection, object (0 anonymous, 1 or 2 a
+			// file) and the page of the file the first page shows.
 			op, a, b, p := ops[0]%3, int(ops[1]%64), int(ops[2]%64), uint32(ops[3]%8)
+			obj, base := int32(ops[3]>>3%3), int64(ops[3]>>5)
 			ops = ops[4:]
 			if a > b {
 				a, b = b, a
@@ -101,33 +112,42 @@ func FuzzMap(f *testing.F) {
 			s, e := uintptr(a)*PageSize, uintptr(b)*PageSize
 			switch op {
 			case 0:
-				m.Insert(ar(s, e, p, 0))
+				area := ar(s, e, p, 0)
+				if obj != 0 {
+					area.Obj, area.Off = obj, base*PageSize
+				}
+				m.Insert(area)
 				for i := a; i < b; i++ {
-					model[i] = int(p)
+					model[i] = page{int(p), obj, 0}
+					if obj != 0 {
+						model[i].off = (base + int64(i-a)) * PageSize
+					}
 				}
 			case 1:
 				m.Remove(s, e)
 				for i := a; i < b; i++ {
-					model[i] = -1
+					model[i] = page{prot: -1}
 				}
 			case 2:
 				all := true
 				for i := a; i < b; i++ {
-					all = all && model[i] >= 0
+					all = all && model[i].prot >= 0
 				}
 				if m.Protect(s, e, p) != all {
 					t.Fatalf("Protect(%d,%d) = %v, model says %v", a, b, !all, all)
 				}
 				if all {
 					for i := a; i < b; i++ {
-						model[i] = int(p)
+						model[i].prot = int(p)
 					}
 				}
 			}
-			for i := range model {
-				ar, ok := m.Find(uintptr(i) * PageSize)
-				if ok != (model[i] >= 0) || ok && int(ar.Prot) != model[i] {
-					t.Fatalf("page %d: map %+v %v, model %d", i, ar, ok, model[i])
+			for i, want := range model {
+				va := uintptr(i) * PageSize
+				ar, ok := m.Find(va)
+				if ok != (want.prot >= 0) || ok && (int(ar.Prot) != want.prot || ar.Obj != want.obj) ||
+					ok && ar.Obj != 0 && ar.Off+int64(va-ar.Start) != want.off {
+					t.Fatalf("page %d: map %+v %v, model %+v", i, ar, ok, want)
 				}
 			}
 			for i := 1; i < m.Len(); i++ {
