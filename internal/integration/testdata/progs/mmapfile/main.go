@@ -62,7 +62,10 @@ func mremap(b []byte, newLen, flags int) ([]byte, error) {
 	return unsafe.Slice(*(**byte)(unsafe.Pointer(&p)), newLen), nil
 }
 
-const mremapMayMove = 1
+const (
+	mremapMayMove = 1
+	mremapFixed   = 2
+)
 
 // fault runs f and returns the address of the memory fault it took, if any.
 func fault(f func()) (addr uintptr, faulted bool) {
@@ -248,6 +251,13 @@ func main() {
 	} else {
 		ok("truncate")
 	}
+	// A system call given a buffer there fails with EFAULT, not a signal.
+	var pp [2]int
+	syscall.Pipe(pp[:])
+	_, err = syscall.Write(pp[1], shared[2*pg:2*pg+10])
+	wantErr("buffer past the end", err, syscall.EFAULT)
+	syscall.Close(pp[0])
+	syscall.Close(pp[1])
 	syscall.Ftruncate(fd, 4*pg)
 	if shared[2*pg] != 0 || shared[3*pg] != 0 {
 		fail("pages after regrowth not zero: %q %q", shared[2*pg], shared[3*pg])
@@ -355,6 +365,19 @@ func main() {
 	}
 	_, err = mremap(small, 2*pg, 8)
 	wantErr("mremap unknown flag", err, syscall.EINVAL)
+	// MREMAP_FIXED: to a place of the caller's choosing, replacing what
+	// was there.
+	target, _ := syscall.Mmap(-1, 0, 2*pg, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_PRIVATE|syscall.MAP_ANON)
+	target[0] = 't'
+	p, _, e := syscall.Syscall6(syscall.SYS_MREMAP, uintptr(unsafe.Pointer(&small[0])), pg, 2*pg,
+		mremapMayMove|mremapFixed, uintptr(unsafe.Pointer(&target[0])), 0)
+	if e != 0 || p != uintptr(unsafe.Pointer(&target[0])) || target[5] != 'x' || target[0] != 0 || target[pg] != 0 {
+		fail("mremap to a fixed address: %v", e)
+	} else if _, f := fault(func() { sink = small[5] }); !f {
+		fail("the old place of a moved mapping is still readable")
+	} else {
+		ok("mremap fixed")
+	}
 
 	// A mapping outlives its descriptor and the file's name.
 	syscall.Close(fd)
