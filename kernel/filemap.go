@@ -33,25 +33,26 @@ func fileFault(va uintptr, e *uint64, a mm.Area, write bool) (int, int32) {
 	if write && a.Flags&mm.Shared == 0 {
 		return privateCopy(e, f, a)
 	}
-	*e = uint64(f) | pteFor(a, true)
+	*e = uint64(physAddr(f)) | pteFor(a, true)
 	return 0, 0
 }
 
 // copyOnWrite gives a private mapping its own copy of the file's page that
 // entry e shows, at the first store.
 func copyOnWrite(va uintptr, e *uint64, a mm.Area) (int, int32) {
-	sig, code := privateCopy(e, uintptr(*e&pteAddr), a)
+	sig, code := privateCopy(e, kernAddr(uintptr(*e&pteAddr)), a)
 	amd64.Invlpg(va)
 	return sig, code
 }
 
+// privateCopy maps a copy of the frame at kernel address src at entry e.
 func privateCopy(e *uint64, src uintptr, a mm.Area) (int, int32) {
 	p := allocFrame()
 	if p == 0 {
 		outOfMemory()
 	}
 	*(*[pageSize]byte)(unsafe.Pointer(p)) = *(*[pageSize]byte)(unsafe.Pointer(src))
-	*e = uint64(p) | pteFor(a, false)
+	*e = uint64(physAddr(p)) | pteFor(a, false)
 	return 0, 0
 }
 

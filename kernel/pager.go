@@ -34,7 +34,8 @@ type pager interface {
 	// reads them into frames, for a pager that cannot do so in a fault.
 	prepare(t *thread, id int32, from, to int64) linux.Errno
 	// frame returns the frame holding page pg (bytes pg*4096 on) of file
-	// id, filled with the file's contents; bytes past the end of the file
+	// id, by its kernel address (as allocFrame gives it), filled with the
+	// file's contents; bytes past the end of the file
 	// read as zero. The frame belongs to the pager and must stay valid
 	// until the pager calls unmapFilePages for it (on truncation) or the
 	// file is released. EFAULT for a page wholly past the end of the file
