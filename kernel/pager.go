@@ -38,8 +38,9 @@ type pager interface {
 	// file's contents; bytes past the end of the file
 	// read as zero. The frame belongs to the pager and must stay valid
 	// until the pager calls unmapFilePages for it (on truncation) or the
-	// file is released. EFAULT for a page wholly past the end of the file
-	// (the access gets SIGBUS), ENOMEM when no frame is free.
+	// file is released. EFAULT for a page wholly past the end of the file,
+	// ENOSPC when the file system has no room for the page (the access
+	// gets SIGBUS for either); ENOMEM when the machine is out of memory.
 	frame(id int32, pg int64) (uintptr, linux.Errno)
 	// dirty records that a shared mapping stored into page pg of file id.
 	// Only the bytes below the file's size count.

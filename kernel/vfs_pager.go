@@ -24,19 +24,21 @@ func (*memPager) frame(ino int32, pg int64) (uintptr, linux.Errno) {
 	if pg >= (n.size+pageSize-1)/pageSize {
 		return 0, linux.EFAULT
 	}
+	// No room for the file's pages is ENOSPC, as for write: the access
+	// gets SIGBUS, as on Linux's tmpfs, and the machine keeps running.
 	if materialize(n) != 0 {
-		return 0, linux.ENOMEM
+		return 0, linux.ENOSPC
 	}
 	slot := pageSlot(n, pg, true)
 	if slot == nil {
-		return 0, linux.ENOMEM
+		return 0, linux.ENOSPC
 	}
 	if *slot == 0 {
 		// A hole: it gets its frame now, so that the mapping and the file
 		// share it.
 		p := allocFrame()
 		if p == 0 {
-			return 0, linux.ENOMEM
+			return 0, linux.ENOSPC
 		}
 		clearPage(p)
 		*slot = p
