@@ -9,11 +9,11 @@ import "mote.dev/mote/kernel/abi/linux"
 //   - the in-memory tree (vfs.go, memPager in vfs_pager.go) hands out the
 //     frames that hold a file itself, so a MAP_SHARED mapping, read and
 //     write all touch the same bytes, and there is nothing to write back;
-//   - a file system whose contents live elsewhere (a 9p volume) keeps a
-//     page cache: frames it fills from the file (at mmap time, in
-//     prepare, or later), keeps up to date when the file is written through
-//     the kernel (its pwrite copies into a cached frame too), and writes
-//     back in sync.
+//   - a file system whose contents live elsewhere (a 9p volume) keeps its
+//     pages in the page cache (pagecache.go): frames it fills from the file
+//     (at mmap time, in prepare), keeps up to date when the file is written
+//     through the kernel (its pwrite copies into cached frames too), and
+//     writes back in sync.
 //
 // The kernel finds the pages a shared mapping has stored into from the
 // dirty bit the CPU sets in the page table, and hands them to the pager
