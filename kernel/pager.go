@@ -54,7 +54,7 @@ type pager interface {
 }
 
 // The pagers, by kind. A file system that maps files adds its kind here
-// and answers for its open files in pagerOf. The table is filled in by the
+// and answers for its descriptors in pagerOf. The table is filled in by the
 // linker: the kernel stores no pointers at run time (no write barriers).
 const (
 	pagerMem = iota // the in-memory tree: memPager
@@ -72,6 +72,20 @@ type mapObj struct {
 }
 
 func (o *mapObj) pager() pager { return pagers[o.kind] }
+
+// pagerOf returns the pager kind and file identity behind descriptor e;
+// false when it cannot be mapped. A file system with a pager of its own
+// adds a case for its kind of descriptor. The identity names the file, not
+// the open description: two opens of one file must share its pages.
+func pagerOf(e *fdEntry) (uint8, int32, bool) {
+	switch e.kind {
+	case fkFile:
+		if ino := openFiles[e.obj].ino; inodes[ino].isReg() {
+			return pagerMem, ino, true
+		}
+	}
+	return 0, 0, false
+}
 
 const maxMapObjs = 256
 

@@ -789,10 +789,8 @@ func sysFsync(t *thread, f *Frame) int64 {
 	if getFD(f.RDI) == nil {
 		return errno(linux.EBADF)
 	}
-	if of, _ := fileOf(f.RDI); of != nil {
-		if kind, id, ok := pagerOf(of); ok {
-			return errno(syncFile(t, kind, id))
-		}
+	if kind, id, ok := pagerOf(getFD(f.RDI)); ok {
+		return errno(syncFile(t, kind, id))
 	}
 	return 0
 }

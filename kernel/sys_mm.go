@@ -112,35 +112,34 @@ func mapFile(t *thread, a *mm.Area, fd, off, n uint64, shared bool) linux.Errno 
 	if off+n < off || int64(off+n) < 0 {
 		return linux.EOVERFLOW
 	}
-	of, e := fileOf(fd)
-	if of == nil {
-		if e == nil {
-			return linux.EBADF
+	e := getFD(fd)
+	if e == nil {
+		return linux.EBADF
+	}
+	if e.kind == fkFile {
+		if n := &inodes[openFiles[e.obj].ino]; n.mode&sIFMT == sIFCHR && n.dev == devZero {
+			return 0 // /dev/zero maps anonymous memory
 		}
-		return linux.ENODEV // a pipe, socket or eventfd
 	}
-	if n := &inodes[of.ino]; n.mode&sIFMT == sIFCHR && n.dev == devZero {
-		return 0 // /dev/zero maps anonymous memory
-	}
-	kind, id, ok := pagerOf(of)
+	kind, id, ok := pagerOf(e)
 	if !ok {
-		return linux.ENODEV
+		return linux.ENODEV // a pipe, socket, directory or device
 	}
-	acc := of.flags & linux.O_ACCMODE
+	acc := e.flags & linux.O_ACCMODE
 	if acc == linux.O_WRONLY {
 		return linux.EACCES
 	}
 	if shared {
-		if a.Prot&mm.ProtWrite != 0 && (acc != linux.O_RDWR || of.flags&linux.O_APPEND != 0) {
+		if a.Prot&mm.ProtWrite != 0 && (acc != linux.O_RDWR || e.flags&linux.O_APPEND != 0) {
 			return linux.EACCES
 		}
 		a.Flags |= mm.Shared
-		if acc != linux.O_RDWR || of.flags&linux.O_APPEND != 0 {
+		if acc != linux.O_RDWR || e.flags&linux.O_APPEND != 0 {
 			a.Flags |= mm.NoWrite
 		}
 	}
-	if e := pagers[kind].prepare(t, id, int64(off/pageSize), int64((off+n)/pageSize)); e != 0 || t.state != tsRunning {
-		return e
+	if err := pagers[kind].prepare(t, id, int64(off/pageSize), int64((off+n)/pageSize)); err != 0 || t.state != tsRunning {
+		return err
 	}
 	if a.Obj = mapObjFor(kind, id); a.Obj == 0 {
 		return linux.ENOMEM

@@ -9,16 +9,6 @@ type memPager struct{}
 
 var memPages memPager
 
-// pagerOf returns the pager kind and file identity behind an open file;
-// false when its file system cannot map it. A file system with a pager of
-// its own answers here.
-func pagerOf(of *openFile) (uint8, int32, bool) {
-	if !inodes[of.ino].isReg() {
-		return 0, 0, false
-	}
-	return pagerMem, of.ino, true
-}
-
 func (*memPager) frame(ino int32, pg int64) (uintptr, linux.Errno) {
 	n := &inodes[ino]
 	if pg >= (n.size+pageSize-1)/pageSize {
