@@ -39,9 +39,17 @@ func (*memPager) frame(ino int32, pg int64) (uintptr, linux.Errno) {
 // prepare has nothing to do: frame fills a page when it is first touched.
 func (*memPager) prepare(t *thread, ino int32, from, to int64) linux.Errno { return 0 }
 
-// dirty and sync have nothing to do: the mapping stored into the file
-// itself.
-func (*memPager) dirty(ino int32, pg int64) {}
+// dirty has no data to move, the mapping stored into the file itself, but
+// the file has changed: its times say so, as mmap(2) asks ("st_ctime and
+// st_mtime ... updated after a write to the mapped region, and before a
+// subsequent msync").
+func (*memPager) dirty(ino int32, pg int64) {
+	n := &inodes[ino]
+	n.mtime = walltime()
+	n.ctime = n.mtime
+}
+
+// sync has nothing to do: the mapping stored into the file itself.
 
 func (*memPager) sync(t *thread, ino int32) linux.Errno { return 0 }
 
