@@ -246,3 +246,24 @@ func TestImageFiles(t *testing.T) {
 		t.Errorf("SplitImage of files that overrun the file: %v", err)
 	}
 }
+
+// FuzzSplitImage: whatever the bytes, SplitImage returns an error or parts that add up to
+// the input.
+func FuzzSplitImage(f *testing.F) {
+	files, info, _ := PackRoot(nil)
+	plain, _ := AppendManifest([]byte("\x7fELF program"), files, &Manifest{Version: ManifestVersion, Name: "a", Files: info})
+	f.Add(plain)
+	tarBytes := make([]byte, 1024)
+	withFiles, _ := AppendManifest([]byte("\x7fELF program"), tarBytes, &Manifest{Version: ManifestVersion, Name: "a",
+		Files: &RootInfo{Size: 1024, Entries: 1, SHA256: strings.Repeat("0", 64)}})
+	f.Add(withFiles)
+	f.Fuzz(func(t *testing.T, b []byte) {
+		e, files, m, err := SplitImage(b)
+		if err != nil {
+			return
+		}
+		if len(e)+len(files) > len(b) || !bytes.HasPrefix(b, e) || m.Files != nil && int64(len(files)) != m.Files.Size {
+			t.Fatalf("parts do not add up: %d + %d of %d bytes, %+v", len(e), len(files), len(b), m.Files)
+		}
+	})
+}
