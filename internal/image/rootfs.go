@@ -34,6 +34,10 @@ var reservedDirs = []string{"/proc", "/dev", "/sys", "/tmp"}
 // reservedFiles are the files the kernel writes at boot; a copy could not replace them.
 var reservedFiles = []string{"/etc/hosts", "/etc/hostname", "/etc/resolv.conf", "/etc/passwd", "/etc/group", "/etc/nsswitch.conf"}
 
+// kernelDirs are the directories the kernel makes at boot besides the reserved ones: a copy
+// may add files to them, but not put a file or symlink in their place.
+var kernelDirs = []string{"/etc", "/usr", "/usr/bin", "/usr/lib", "/var", "/var/tmp", "/home", "/root"}
+
 // A Copy puts a host file or directory into the image: mote build --copy SRC:DEST.
 type Copy struct {
 	Src  string // host path, absolute once parsed
@@ -110,6 +114,9 @@ func PackRoot(copies []Copy) ([]byte, *RootInfo, error) {
 	tree := map[string]*rootEntry{}
 	var bytesTotal int64
 	add := func(dest string, e *rootEntry) error {
+		if !e.mode.IsDir() && slices.Contains(kernelDirs, dest) {
+			return fmt.Errorf("%s: %s is a directory the kernel makes at boot; copy files into it (DEST %s/)", e.from, dest, dest)
+		}
 		if old, ok := tree[dest]; ok {
 			if old.mode.IsDir() && e.mode.IsDir() {
 				return nil

@@ -173,6 +173,7 @@ func TestPackRootErrors(t *testing.T) {
 		{[]string{"big:/srv"}, "--copy big:/srv: more than 4096 files and directories (0 B so far); an image holds at most 4096"},
 		{[]string{"huge:/srv/huge"}, "more than 512.0 MiB of files (1 entries so far)"},
 		{[]string{"tree:/"}, "/proc is under /proc, which the kernel makes at boot"},
+		{[]string{"file:/home"}, "--copy file:/home: /home is a directory the kernel makes at boot; copy files into it (DEST /home/)"},
 		{[]string{"file:/srv/a", "tree:/srv/a"}, "/srv/a is a directory in one copy and a file in another"},
 		{[]string{"file:/srv/a", "tree:/srv/a/b"}, "--copy tree:/srv/a/b: /srv/a/b needs /srv/a to be a directory, but --copy file:/srv/a puts a file there"},
 	} {
