@@ -361,7 +361,7 @@ func (b *Builder) Build(ctx context.Context, opts BuildOptions) (*Manifest, erro
 		}
 	}
 	// The files first: a mistake in them shows before the compiler's minutes.
-	files, filesInfo, err := PackRoot(opts.Copies)
+	files, filesInfo, err := PackRoot(opts.Copies, opts.Workdir)
 	if err != nil {
 		return nil, &UserError{Msg: err.Error()}
 	}

@@ -106,8 +106,9 @@ type rootEntry struct {
 // it at boot. Directories are copied recursively with symlinks kept as symlinks and permission
 // bits kept; the top SRC itself is followed if it is a symlink. A later copy replaces what an
 // earlier one put at the same path. The archive is reproducible: sorted names, zero times and
-// owners. It returns nil when there are no copies.
-func PackRoot(copies []Copy) ([]byte, *RootInfo, error) {
+// owners. workdir, if set, must not be, or lie under, a file or symlink of the copies. It
+// returns nil when there are no copies.
+func PackRoot(copies []Copy, workdir string) ([]byte, *RootInfo, error) {
 	if len(copies) == 0 {
 		return nil, nil, nil
 	}
@@ -208,6 +209,12 @@ func PackRoot(copies []Copy) ([]byte, *RootInfo, error) {
 			if p, ok := tree[dir]; ok && !p.mode.IsDir() {
 				return nil, nil, fmt.Errorf("%s: %s needs %s to be a directory, but %s puts a file there", e.from, dest, dir, p.from)
 			}
+		}
+	}
+
+	for dir := path.Clean(workdir); workdir != "" && dir != "/"; dir = path.Dir(dir) {
+		if e, ok := tree[dir]; ok && !e.mode.IsDir() {
+			return nil, nil, fmt.Errorf("%s: the working directory %s needs %s to be a directory, but it is a file or symlink", e.from, workdir, dir)
 		}
 	}
 

@@ -109,7 +109,7 @@ func TestPackRoot(t *testing.T) {
 		mustCopy(t, "config.json:/etc/app/main.json", dir),
 		// A later copy replaces an earlier one at the same path.
 		mustCopy(t, "other.json:/etc/app/main.json", dir),
-	})
+	}, "/srv/www/bin")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,10 +132,10 @@ func TestPackRoot(t *testing.T) {
 		t.Errorf("info %+v", info)
 	}
 	if b2, _, _ := PackRoot([]Copy{mustCopy(t, "site:/srv/www", dir), mustCopy(t, "config.json:/etc/app/", dir),
-		mustCopy(t, "config.json:/etc/app/main.json", dir), mustCopy(t, "other.json:/etc/app/main.json", dir)}); !bytes.Equal(b, b2) {
+		mustCopy(t, "config.json:/etc/app/main.json", dir), mustCopy(t, "other.json:/etc/app/main.json", dir)}, ""); !bytes.Equal(b, b2) {
 		t.Error("two packs of the same files differ")
 	}
-	if b, info, err := PackRoot(nil); b != nil || info != nil || err != nil {
+	if b, info, err := PackRoot(nil, ""); b != nil || info != nil || err != nil {
 		t.Errorf("PackRoot(nil) = %d bytes, %v, %v", len(b), info, err)
 	}
 }
@@ -181,17 +181,21 @@ func TestPackRootErrors(t *testing.T) {
 		for _, s := range tc.specs {
 			copies = append(copies, mustCopy(t, s, dir))
 		}
-		_, _, err := PackRoot(copies)
+		_, _, err := PackRoot(copies, "")
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("PackRoot(%v) = %v, want an error with %q", tc.specs, err, tc.want)
 		}
+	}
+	_, _, err := PackRoot([]Copy{mustCopy(t, "file:/srv/app", dir)}, "/srv/app/data")
+	if want := "--copy file:/srv/app: the working directory /srv/app/data needs /srv/app to be a directory, but it is a file or symlink"; err == nil || err.Error() != want {
+		t.Errorf("a working directory under a copied file: %v", err)
 	}
 }
 
 func TestImageFiles(t *testing.T) {
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "a"), []byte("aaa"), 0o644)
-	files, info, err := PackRoot([]Copy{mustCopy(t, "a:/srv/a", dir)})
+	files, info, err := PackRoot([]Copy{mustCopy(t, "a:/srv/a", dir)}, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -251,7 +255,7 @@ func TestImageFiles(t *testing.T) {
 // FuzzSplitImage: whatever the bytes, SplitImage returns an error or parts that add up to
 // the input.
 func FuzzSplitImage(f *testing.F) {
-	files, info, _ := PackRoot(nil)
+	files, info, _ := PackRoot(nil, "")
 	plain, _ := AppendManifest([]byte("\x7fELF program"), files, &Manifest{Version: ManifestVersion, Name: "a", Files: info})
 	f.Add(plain)
 	tarBytes := make([]byte, 1024)
