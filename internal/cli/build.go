@@ -25,7 +25,8 @@ func newBuildCommand(c *CLI) *cobra.Command {
 		Use:   "build [-o IMAGE] [-f FILE] [--copy SRC:DEST]... PKG",
 		Short: "Build a Go main package into a bootable image",
 		Long: `Build compiles the main package PKG together with mote's kernel into one image file: a
-static ELF that QEMU (and other PVH loaders) boot directly, with a small manifest appended.
+static ELF that QEMU (and other PVH loaders) boot directly, with its files and a small
+manifest appended.
 
 PKG is a directory (./cmd/server), an import path in the current module, or
 module/path/cmd@version, which is fetched through the Go module proxy the way go install does.
