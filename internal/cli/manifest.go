@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"fmt"
 	"os"
 	"path"
@@ -39,6 +40,18 @@ func (o *imageFlags) given() string {
 	return ""
 }
 
+// checkWorkdir checks --workdir and makes it clean.
+func (o *imageFlags) checkWorkdir() error {
+	if o.workdir == "" {
+		return nil
+	}
+	if err := image.CheckDest(o.workdir); err != nil {
+		return &StatusError{Code: 2, Msg: "--workdir: " + err.Error()}
+	}
+	o.workdir = path.Clean(o.workdir)
+	return nil
+}
+
 // appConfig is what the manifest and the flags together say about an app.
 type appConfig struct {
 	build   image.BuildOptions // Name, Args, Env, Memory, Workdir and Copies
@@ -64,8 +77,7 @@ func resolveConfig(p *image.Package, o *imageFlags) (*appConfig, error) {
 		}
 	}
 	ac := &appConfig{build: image.BuildOptions{
-		Name: f.Name.S, Args: config.Strings(f.Args), Env: config.Strings(f.Env),
-		Memory: f.Memory.S, Workdir: f.Workdir.S,
+		Name: f.Name.S, Args: config.Strings(f.Args), Env: config.Strings(f.Env), Memory: f.Memory.S,
 	}}
 	for _, v := range f.Copy {
 		c, err := image.ParseCopy(v.S, p.Dir, f.Where(v))
@@ -85,12 +97,10 @@ func resolveConfig(p *image.Package, o *imageFlags) (*appConfig, error) {
 		}
 		ac.build.Copies = append(ac.build.Copies, c)
 	}
-	if o.workdir != "" {
-		if err := image.CheckDest(o.workdir); err != nil {
-			return nil, &StatusError{Code: 2, Msg: "--workdir: " + err.Error()}
-		}
-		ac.build.Workdir = o.workdir
+	if err := o.checkWorkdir(); err != nil {
+		return nil, err
 	}
+	ac.build.Workdir = cmp.Or(o.workdir, f.Workdir.S)
 	if ac.build.Workdir != "" {
 		ac.build.Workdir = path.Clean(ac.build.Workdir)
 	}

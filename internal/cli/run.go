@@ -186,6 +186,9 @@ func (c *CLI) resolveRun(ctx context.Context, opts *runOptions) (string, guestSp
 		binary = qemu.Binary
 	}
 
+	if err := opts.checkWorkdir(); err != nil {
+		return "", guestSpec{}, nil, err
+	}
 	imgPath, m, err := c.imageFor(ctx, opts)
 	if err != nil {
 		return "", guestSpec{}, nil, err
@@ -203,11 +206,6 @@ func (c *CLI) resolveRun(ctx context.Context, opts *runOptions) (string, guestSp
 		memory:   firstNonEmpty(opts.memory, m.Memory, defaultMemory),
 		// An app with sockets gets a network device.
 		network: m.Network,
-	}
-	if opts.workdir != "" {
-		if err := image.CheckDest(opts.workdir); err != nil {
-			return "", guestSpec{}, nil, &StatusError{Code: 2, Msg: "--workdir: " + err.Error()}
-		}
 	}
 	if err := checkFilesFit(m, guest.memory); err != nil {
 		return "", guestSpec{}, nil, err
