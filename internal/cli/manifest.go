@@ -55,8 +55,8 @@ func (o *imageFlags) checkWorkdir() error {
 // appConfig is what the manifest and the flags together say about an app.
 type appConfig struct {
 	build   image.BuildOptions // Name, Args, Env, Memory, Workdir and Copies
-	ports   []string           // -p values, the manifest's first
-	volumes []string           // -v values from the manifest
+	ports   []string           // the manifest's, in -p syntax; -p flags replace them (mergePorts)
+	volumes []string           // the manifest's, in -v syntax
 }
 
 // resolveConfig reads the package's manifest (mote.yaml beside it, or -f FILE) and lays the
