@@ -234,17 +234,17 @@ func checkFilesFit(m *image.Manifest, memory string) error {
 // imageFilesName is the file in a run's directory that holds the image's files for QEMU.
 const imageFilesName = "files.tar"
 
-// guestSpec is one guest to boot.
+// guestSpec is one guest to boot. Its initrd is the PVH module given by the caller (mote
+// test's package files); without one, boot hands the guest the image's own files, if any.
 type guestSpec struct {
 	image    string
 	hostname string // the guest's host name; empty: the kernel's default, mote
-	// initrd is the PVH module (mote test's package files); empty: the image's own files, if any.
-	initrd  string
-	argv    []string
-	env     []string
-	cwd     string
-	memory  string
-	network bool
+	initrd   string
+	argv     []string
+	env      []string
+	cwd      string
+	memory   string
+	network  bool
 	// stdout and stderr, if set, replace c.Out and c.Err for the guest's output.
 	stdout, stderr io.Writer
 	// noStdin keeps c.In from the guest.
