@@ -327,7 +327,7 @@ func runSupervise(ctx context.Context, c *CLI, name string) error {
 	streak := 0 // restarts since the guest last ran for a while
 	for {
 		g := guestSpec{
-			image: in.Path(instance.ImageFile), hostname: in.Name, argv: cfg.Argv, env: cfg.Env, cwd: cfg.Cwd, memory: cfg.Memory,
+			image: in.Path(instance.ImageFile), hostname: in.Name, argv: cfg.Argv, env: cfg.Env, memory: cfg.Memory,
 			network: cfg.Network, stdout: stdout, stderr: stderr, noStdin: true,
 			record: func(r qemu.Record) {
 				if r.Kind == "trace" {
@@ -338,6 +338,7 @@ func runSupervise(ctx context.Context, c *CLI, name string) error {
 			started:     s.started,
 			gdb:         qemu.GDBUnix(gdbPath),
 			metricsAddr: cfg.MetricsAddr, name: st.Name,
+			cwd: cfg.Cwd,
 		}
 		s.mu.Lock()
 		s.st.Started, s.st.Finished, s.st.Error = time.Now().UTC(), time.Time{}, ""

@@ -68,7 +68,6 @@ func (o *vmOptions) bind(cmd *cobra.Command, defaultMem string) {
 
 type runOptions struct {
 	vmOptions
-	imageFlags
 	env    []string
 	target string
 	args   []string
@@ -79,6 +78,8 @@ type runOptions struct {
 	restart string
 
 	metricsAddr string
+
+	imageFlags
 }
 
 func newRunCommand(c *CLI) *cobra.Command {
