@@ -203,8 +203,14 @@ func PackRoot(copies []Copy, workdir string) ([]byte, *RootInfo, error) {
 			return nil, nil, err
 		}
 	}
-	// A file's parent must not be a file of another copy.
-	for dest, e := range tree {
+	names := make([]string, 0, len(tree))
+	for n := range tree {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	// A file's parent must not be a file of another copy. In order, so the first is named.
+	for _, dest := range names {
+		e := tree[dest]
 		for dir := path.Dir(dest); dir != "/"; dir = path.Dir(dir) {
 			if p, ok := tree[dir]; ok && !p.mode.IsDir() {
 				return nil, nil, fmt.Errorf("%s: %s needs %s to be a directory, but %s puts a file there", e.from, dest, dir, p.from)
@@ -218,11 +224,6 @@ func PackRoot(copies []Copy, workdir string) ([]byte, *RootInfo, error) {
 		}
 	}
 
-	names := make([]string, 0, len(tree))
-	for n := range tree {
-		names = append(names, n)
-	}
-	slices.Sort(names)
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
 	info := &RootInfo{Entries: len(names), Bytes: bytesTotal}
