@@ -121,10 +121,10 @@ registers and symbolized kernel and program backtraces.`,
 		Example: `  mote run ./examples/hello -- world
   mote run -e GREETING=hi -m 256M ./examples/hello -- world
   mote run --machine q35 --accel tcg hello.img
+  mote run -p 8080:8080 --copy ./static:/srv/www --workdir /srv ./cmd/server
   mote run --dry-run ./examples/hello
   mote run --trace=hello.trace --syscall-summary ./examples/hello
   mote run -d --name web -p 8080:8080 ./examples/http
-  mote run -p 8080:8080 --copy ./static:/srv/www ./examples/files
   mote run -d --restart on-failure:3 ./cmd/worker`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			n := cmd.ArgsLenAtDash()
