@@ -91,7 +91,7 @@ func TestDryRun(t *testing.T) {
 }
 
 func TestHelp(t *testing.T) {
-	for _, cmd := range []string{"", "build", "run", "test", "compare"} {
+	for _, cmd := range []string{"", "build", "run", "test", "compare", "init"} {
 		args := []string{"--help"}
 		if cmd != "" {
 			args = []string{cmd, "--help"}
