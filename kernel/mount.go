@@ -155,3 +155,14 @@ func tmpfsPages() int64 {
 	}
 	return int64(usedFrames+freeFrames) / 4
 }
+
+// freeInodes counts the free slots of the inode table.
+func freeInodes() int {
+	k := 0
+	for i := range inodes {
+		if !inodes[i].used {
+			k++
+		}
+	}
+	return k
+}

@@ -314,6 +314,9 @@ func resolveDepth(start int32, path []byte, follow bool, depth int, linkBuf []by
 				entry = rootIno
 			}
 		default:
+			if res.ino == procFdDir {
+				refreshFdDir()
+			}
 			entry = lookup(res.ino, comp)
 		}
 		next := body(entry)

@@ -205,6 +205,9 @@ type guestSpec struct {
 	argv     []string
 	env      []string
 	cwd      string
+	// writable are directories of the image the guest may write in (rw=); the rest
+	// of the root is read-only.
+	writable []string
 	memory   string
 	network  bool
 	// stdout and stderr, if set, replace c.Out and c.Err for the guest's output.
@@ -556,6 +559,9 @@ func (c *CLI) guestConfig(o *vmOptions, g guestSpec) (cfg qemu.Config, tap strin
 	}
 	if g.cwd != "" {
 		params = append(params, cmdline.Param{Key: "cwd", Value: g.cwd})
+	}
+	for _, w := range g.writable {
+		params = append(params, cmdline.Param{Key: "rw", Value: w})
 	}
 	if h := hostName(g.hostname); h != "" {
 		params = append(params, cmdline.Param{Key: "hostname", Value: h})
