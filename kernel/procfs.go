@@ -199,7 +199,7 @@ func genMeminfoText(w *textBuf) {
 // kernel's threads.
 func genStatusText(w *textBuf) {
 	w.s("Name:\t").bytes(commName()).c('\n')
-	w.s("Umask:\t0").hex(uint64(umask), 3).c('\n')
+	w.s("Umask:\t").c('0').c(byte('0' + umask>>6&7)).c(byte('0' + umask>>3&7)).c(byte('0' + umask&7)).c('\n')
 	w.s("State:\tR (running)\n")
 	w.s("Tgid:\t").dec(tidBase, 0).s("\nNgid:\t0\nPid:\t").dec(tidBase, 0).s("\nPPid:\t0\nTracerPid:\t0\n")
 	w.s("Uid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\nFDSize:\t").dec(maxFDs, 0).s("\nGroups:\t\n")
@@ -252,35 +252,37 @@ func commName() []byte {
 }
 
 // vmSizes returns the bytes of address space mapped (the image and every
-// area) and the bytes of memory in use.
+// area) and the bytes of memory in use: the frames handed out and the image
+// loaded before them.
 func vmSizes() (size, rss uint64) {
-	size = uint64(imageHi - imageLo)
 	for i := 0; i < vmas.Len(); i++ {
 		a := vmas.At(i)
 		size += uint64(a.End - a.Start)
 	}
-	return size, uint64(usedFrames) * pageSize
+	return size, uint64(usedFrames)*pageSize + uint64(imageHi-imageLo)
 }
 
-// genMapsText lists the program's segments, from its ELF program headers,
-// then every area of the memory map, in address order as Linux does: the
-// image sits below every area.
+// genMapsText lists every area of the memory map in address order; the
+// program's own (the image, kernel and app in one ELF file) carry its name
+// and their offsets in the file, from its program headers.
 func genMapsText(w *textBuf) {
 	var exe [pathMax]byte
 	name := exe[:0]
 	if nargv > 0 {
 		name = exe[:copy(exe[:], argv[0].bytes())]
 	}
-	imageSegments(func(start, end uintptr, prot uint32, off uint64) {
-		mapsLine(w, start, end, prot, off, name)
-	})
 	for i := 0; i < vmas.Len(); i++ {
 		a := vmas.At(i)
 		var label []byte
-		if a.End == stackTop {
+		var off uint64
+		switch {
+		case a.Start >= imageLo && a.End <= imageHi:
+			label = name
+			off = imageOffset(a.Start)
+		case a.End == stackTop:
 			label = []byte("[stack]")
 		}
-		mapsLine(w, a.Start, a.End, a.Prot, 0, label)
+		mapsLine(w, a.Start, a.End, a.Prot, off, label)
 	}
 }
 
@@ -303,45 +305,33 @@ func mapsLine(w *textBuf, start, end uintptr, prot uint32, off uint64, name []by
 	w.c('\n')
 }
 
-// imageSegments calls fn for each PT_LOAD segment of the kernel+app image,
-// read from the ELF headers loaded in the page below the text.
-func imageSegments(fn func(start, end uintptr, prot uint32, off uint64)) {
-	if imageLo == 0 {
-		return
-	}
+// imageOffset returns the file offset of the image's page at addr, from
+// the PT_LOAD program headers of the ELF header loaded in the page below
+// the text; 0 when no segment holds it.
+func imageOffset(addr uintptr) uint64 {
 	h := (*[64]byte)(unsafe.Pointer(imageLo))
 	if h[0] != 0x7f || h[1] != 'E' || h[2] != 'L' || h[3] != 'F' || h[4] != 2 {
-		return
+		return 0
 	}
 	phoff := *(*uint64)(unsafe.Pointer(&h[32]))
 	phentsize := uint64(*(*uint16)(unsafe.Pointer(&h[54])))
 	phnum := uint64(*(*uint16)(unsafe.Pointer(&h[56])))
 	if phentsize < 56 || phoff+phnum*phentsize > pageSize {
-		return
+		return 0
 	}
 	for i := uint64(0); i < phnum; i++ {
 		ph := imageLo + uintptr(phoff+i*phentsize)
 		if *(*uint32)(unsafe.Pointer(ph)) != 1 { // PT_LOAD
 			continue
 		}
-		flags := *(*uint32)(unsafe.Pointer(ph + 4))
 		off := *(*uint64)(unsafe.Pointer(ph + 8))
 		vaddr := uintptr(*(*uint64)(unsafe.Pointer(ph + 16)))
 		memsz := uintptr(*(*uint64)(unsafe.Pointer(ph + 40)))
-		var prot uint32
-		if flags&4 != 0 {
-			prot |= mm.ProtRead
+		if addr >= vaddr&^(pageSize-1) && addr < vaddr+memsz {
+			return off&^(pageSize-1) + uint64(addr-vaddr&^(pageSize-1))
 		}
-		if flags&2 != 0 {
-			prot |= mm.ProtWrite
-		}
-		if flags&1 != 0 {
-			prot |= mm.ProtExec
-		}
-		start := vaddr &^ (pageSize - 1)
-		end := (vaddr + memsz + pageSize - 1) &^ (pageSize - 1)
-		fn(start, end, prot, off&^(pageSize-1))
 	}
+	return 0
 }
 
 // /proc/self/fd.
