@@ -32,7 +32,12 @@ func procInit() {
 	if proc < 0 {
 		return
 	}
-	self := mkdirAll([]byte("/proc/self"))
+	// The process is /proc/1, its pid, and /proc/self links to it, as on
+	// Linux.
+	self := mkdirAll([]byte("/proc/1"))
+	if ino, e := newInode(proc, []byte("self"), sIFLNK|0o777); e == 0 {
+		writeAt(&inodes[ino], []byte("1"), 0)
+	}
 	// The host name, where programs look for it: os.Hostname reads
 	// /proc/sys/kernel/hostname before uname.
 	if k := mkdirAll([]byte("/proc/sys/kernel")); k >= 0 {

@@ -141,6 +141,8 @@ func procFiles() {
 		strings.Contains(status, "\nPid:\t1\n") && !strings.Contains(status, "\nThreads:\t0\n") && strings.Contains(status, "\nVmRSS:\t"), status)
 	maps := readFile("/proc/self/maps")
 	check("/proc/self/maps has the text and the stack", strings.Contains(maps, " r-xp ") && strings.Contains(maps, "[stack]"), maps)
+	self, err := os.Readlink("/proc/self")
+	check("/proc/self links to /proc/1", self == "1", self, err)
 	exe, err := os.Readlink("/proc/self/exe")
 	check("/proc/self/exe is a link", err == nil && exe != "", err)
 
