@@ -500,14 +500,7 @@ func writeAt(n *inode, buf []byte, off int64) (int, linux.Errno) {
 		}
 		slot := pageSlot(n, pg, true)
 		if slot != nil && *slot == 0 {
-			if m := &mounts[n.mnt]; chargePage(m) {
-				if p := allocFrame(); p != 0 {
-					clearPage(p)
-					*slot = p
-				} else {
-					unchargePage(m)
-				}
-			}
+			*slot = newFilePage(n)
 		}
 		if slot == nil || *slot == 0 {
 			if done == 0 {
@@ -524,6 +517,23 @@ func writeAt(n *inode, buf []byte, off int64) (int, linux.Errno) {
 	n.mtime = walltime()
 	n.ctime = n.mtime
 	return done, 0
+}
+
+// newFilePage returns a zeroed frame for a page of n's contents, charged to
+// its mount; 0 when the mount is at its limit or memory is out. Every page
+// a file holds comes from here, so that truncatePages can give it back.
+func newFilePage(n *inode) uintptr {
+	m := &mounts[n.mnt]
+	if !chargePage(m) {
+		return 0
+	}
+	p := allocFrame()
+	if p == 0 {
+		unchargePage(m)
+		return 0
+	}
+	clearPage(p)
+	return p
 }
 
 // truncatePages sets the size of n, freeing the pages past it.
