@@ -1249,6 +1249,10 @@ func linkAt(olddirfd uint64, oldpath uintptr, newdirfd uint64, newpath uintptr, 
 	if to.dir < 0 || len(to.last) == 0 || to.hasDir {
 		return errno(linux.ENOENT)
 	}
+	// Linux makes the new name first (EROFS), then compares mounts (EXDEV).
+	if e := writable(to.dir); e != 0 {
+		return errno(e)
+	}
 	if e := sameMount(from.ino, to.dir); e != 0 {
 		return errno(e)
 	}
