@@ -229,3 +229,85 @@ func TestLockRange(t *testing.T) {
 		}
 	}
 }
+
+// TestRecordLocksModel drives random lock and unlock requests of three owners (the process's
+// POSIX locks and two open file descriptions' OFD locks) over a small file and compares each
+// answer, and the bytes every owner holds afterwards, with a byte-by-byte model.
+func TestRecordLocksModel(t *testing.T) {
+	a, _ := resetLocks(t)
+	openForLock(t, 3, 0, a, linux.O_RDWR)
+	openForLock(t, 4, 1, a, linux.O_RDWR)
+	openForLock(t, 5, 2, a, linux.O_RDWR)
+	const size = 48
+	type owner struct {
+		fd  int
+		cmd uint64
+	}
+	owners := []owner{{3, linux.F_SETLK}, {4, linux.F_OFD_SETLK}, {5, linux.F_OFD_SETLK}}
+	var model [3][size]int16 // F_UNLCK, F_RDLCK or F_WRLCK per byte
+	for o := range model {
+		for i := range model[o] {
+			model[o][i] = linux.F_UNLCK
+		}
+	}
+	seed := uint64(1)
+	rnd := func(n int) int {
+		seed = seed*6364136223846793005 + 1442695040888963407
+		return int(seed>>33) % n
+	}
+	for step := 0; step < 4000; step++ {
+		o := rnd(3)
+		typ := []int16{linux.F_RDLCK, linux.F_WRLCK, linux.F_UNLCK}[rnd(3)]
+		start := rnd(size)
+		n := 1 + rnd(size-start)
+		conflict := false
+		if typ != linux.F_UNLCK {
+			for other := range model {
+				if other == o {
+					continue
+				}
+				for i := start; i < start+n; i++ {
+					h := model[other][i]
+					if h != linux.F_UNLCK && (h == linux.F_WRLCK || typ == linux.F_WRLCK) {
+						conflict = true
+					}
+				}
+			}
+		}
+		want := int64(0)
+		if conflict {
+			want = errno(linux.EAGAIN)
+		}
+		if got := setlk(owners[o].fd, owners[o].cmd, typ, int64(start), int64(n)); got != want {
+			t.Fatalf("step %d: owner %d type %d [%d,+%d): got %d, want %d", step, o, typ, start, n, got, want)
+		}
+		if !conflict {
+			for i := start; i < start+n; i++ {
+				model[o][i] = typ
+			}
+		}
+		// What the table holds, byte by byte, must be the model.
+		for o := range model {
+			for i := 0; i < size; i++ {
+				held := int16(linux.F_UNLCK)
+				count := 0
+				for _, l := range fileLocks {
+					if !l.used || l.start > int64(i) || l.end < int64(i) {
+						continue
+					}
+					if o == 0 && l.kind != lkPosix || o > 0 && (l.kind != lkOFD || l.owner != ofdID(fkFile, int32(o))) {
+						continue
+					}
+					count++
+					held = linux.F_RDLCK
+					if l.write {
+						held = linux.F_WRLCK
+					}
+				}
+				if count > 1 || held != model[o][i] {
+					t.Fatalf("step %d: owner %d byte %d: %d locks, type %d; model %d", step, o, i, count, held, model[o][i])
+				}
+			}
+		}
+	}
+}
