@@ -22,6 +22,8 @@ const (
 	genCpuinfo
 	genStatus
 	genMaps
+	genCmdline
+	genEnviron
 	genFdDir
 )
 
@@ -62,6 +64,8 @@ func procInit() {
 		{proc, "cpuinfo", genCpuinfo},
 		{self, "status", genStatus},
 		{self, "maps", genMaps},
+		{self, "cmdline", genCmdline},
+		{self, "environ", genEnviron},
 	} {
 		if ino, e := newInode(g.dir, []byte(g.name), sIFREG|0o444); e == 0 {
 			inodes[ino].gen = g.gen
@@ -152,6 +156,15 @@ func procSnapshot(ino int32) (int32, linux.Errno) {
 		genStatusText(&procText)
 	case genMaps:
 		genMapsText(&procText)
+	case genCmdline:
+		for i := 0; i < nargv; i++ {
+			procText.bytes(argv[i].bytes()).c(0)
+		}
+	case genEnviron:
+		// The environment the program started with, as Linux shows it.
+		for i := 0; i < nenvv; i++ {
+			procText.bytes(envv[i].bytes()).c(0)
+		}
 	}
 	snap, e := newInode(-1, nil, sIFREG|0o444)
 	if e != 0 {

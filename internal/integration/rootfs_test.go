@@ -11,7 +11,7 @@ import (
 func TestRootFS(t *testing.T) {
 	needQEMU(t)
 	t.Parallel()
-	r := mote(timeout(t), t, "", "run", "--tmpfs-size", "4M", prog(t, "rootfs"))
+	r := mote(timeout(t), t, "", "run", "--tmpfs-size", "4M", "-e", "ROOTFS=1", prog(t, "rootfs"), "--", "two words")
 	if r.code != 0 || !strings.HasSuffix(r.stdout, "\n0 failed\n") || strings.Contains(r.stdout, "FAIL") {
 		t.Errorf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
 	}
