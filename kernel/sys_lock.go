@@ -70,6 +70,18 @@ func lockTarget(e *fdEntry) (lockKey, int32, bool) {
 	return lockKey{}, 0, false
 }
 
+// lockBase returns the offset of the open file behind e and its size, for
+// l_whence SEEK_CUR and SEEK_END. Like lockTarget, it has a case per kind
+// of file that can lock.
+func lockBase(e *fdEntry) (off, size int64) {
+	switch e.kind {
+	case fkFile:
+		of := &openFiles[e.obj]
+		return of.off, inodes[of.ino].size
+	}
+	return 0, 0
+}
+
 // ofdID makes one number of an open file description's kind and index.
 func ofdID(kind fileKind, obj int32) int32 { return int32(kind)<<20 | obj }
 
@@ -343,12 +355,13 @@ func recordLock(t *thread, e *fdEntry, cmd uint64, fl *flockArg) int64 {
 // file, a negative one covers the bytes before l_start.
 func lockRange(e *fdEntry, fl *flockArg) (int64, int64, linux.Errno) {
 	var base int64
+	off, size := lockBase(e)
 	switch fl.whence {
 	case 0: // SEEK_SET
 	case 1: // SEEK_CUR
-		base = openFiles[e.obj].off
+		base = off
 	case 2: // SEEK_END
-		base = inodes[openFiles[e.obj].ino].size
+		base = size
 	default:
 		return 0, 0, linux.EINVAL
 	}
