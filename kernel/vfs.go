@@ -650,7 +650,7 @@ func fsInit() {
 		}
 	}
 	if initrd.end > initrd.start {
-		unpackTar(cwdIno, initrd.start, initrd.end)
+		unpackTar(cwdIno, initrdAddr, initrdAddr+initrd.end-initrd.start)
 	}
 }
 
