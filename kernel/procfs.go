@@ -270,14 +270,14 @@ func commName() []byte {
 }
 
 // vmSizes returns the bytes of address space mapped (the image and every
-// area) and the bytes of memory in use: the frames handed out and the image
-// loaded before them.
+// area) and the bytes of memory in use: the frames handed out (the pages of
+// the image's lazy tail among them) and the image loaded before them.
 func vmSizes() (size, rss uint64) {
 	for i := 0; i < vmas.Len(); i++ {
 		a := vmas.At(i)
 		size += uint64(a.End - a.Start)
 	}
-	return size, uint64(usedFrames)*pageSize + uint64(imageHi-imageLo)
+	return size, uint64(usedFrames)*pageSize + uint64(loadedHi-imageLo)
 }
 
 // genMapsText lists every area of the memory map in address order; the
