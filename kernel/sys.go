@@ -78,6 +78,7 @@ var syscallTable = [linux.NumSyscalls]sysHandler{
 	linux.SYS_STATFS:     sysStatfs,
 	linux.SYS_FSTATFS:    sysFstatfs,
 	linux.SYS_FADVISE64:  sysFadvise64,
+	linux.SYS_FLOCK:      sysFlock,
 
 	// Event notification (sys_epoll.go).
 	linux.SYS_EVENTFD:       sysEventfd,

@@ -45,6 +45,9 @@ type vmOptions struct {
 	// kernelArgs are extra key=value pairs for the kernel command line (hidden; tests use
 	// crashtest=1).
 	kernelArgs []string
+	// tmpfsSize limits /tmp (tmpsize= on the kernel command line); "" leaves the kernel's
+	// default, a quarter of the guest's memory.
+	tmpfsSize string
 }
 
 func (o *vmOptions) bind(cmd *cobra.Command, defaultMem string) {
@@ -57,6 +60,7 @@ func (o *vmOptions) bind(cmd *cobra.Command, defaultMem string) {
 	f.Var((*traceDest)(&o.trace), "trace", "log every system call the program makes, as strace does, on stderr or, with --trace=FILE, in FILE")
 	f.Lookup("trace").NoOptDefVal = traceStderr
 	f.BoolVar(&o.summary, "syscall-summary", false, "print a count of system calls, errors and time per call on stderr when the program exits, as strace -c -w does")
+	f.StringVar(&o.tmpfsSize, "tmpfs-size", "", "limit the guest's /tmp to `SIZE`, e.g. 64M (default: a quarter of its memory); writes past it fail with ENOSPC")
 	f.StringArrayVar(&o.kernelArgs, "kernel-arg", nil, "add `KEY=VALUE` to the kernel command line (for testing the kernel)")
 	f.MarkHidden("kernel-arg")
 	f.StringVar(&o.net, "net", "", "the guest's network: user (mote's user-mode network, the default) or tap:`IFNAME` (a host tap device; needs --ip)")
@@ -244,6 +248,9 @@ type guestSpec struct {
 	argv     []string
 	env      []string
 	cwd      string
+	// writable are directories of the image the guest may write in (rw=); the rest
+	// of the root is read-only.
+	writable []string
 	memory   string
 	network  bool
 	// stdout and stderr, if set, replace c.Out and c.Err for the guest's output.
@@ -631,6 +638,9 @@ func (c *CLI) guestConfig(o *vmOptions, g guestSpec) (cfg qemu.Config, tap strin
 	if g.cwd != "" {
 		params = append(params, cmdline.Param{Key: "cwd", Value: g.cwd})
 	}
+	for _, w := range g.writable {
+		params = append(params, cmdline.Param{Key: "rw", Value: w})
+	}
 	if h := hostName(g.hostname); h != "" {
 		params = append(params, cmdline.Param{Key: "hostname", Value: h})
 	}
@@ -640,6 +650,13 @@ func (c *CLI) guestConfig(o *vmOptions, g guestSpec) (cfg qemu.Config, tap strin
 				params = append(params, cmdline.Param{Key: kv[0], Value: kv[1]})
 			}
 		}
+	}
+	if o.tmpfsSize != "" {
+		n, err := image.ParseMemory(o.tmpfsSize)
+		if err != nil || n == 0 {
+			return cfg, "", &StatusError{Code: 2, Msg: fmt.Sprintf("--tmpfs-size %q: want a size such as 64M", o.tmpfsSize)}
+		}
+		params = append(params, cmdline.Param{Key: "tmpsize", Value: strconv.FormatUint(uint64(n), 10)})
 	}
 	if o.trace != "" {
 		params = append(params, cmdline.Param{Key: "trace", Value: "1"})

@@ -278,6 +278,23 @@ const (
 	F_DUPFD_CLOEXEC = 1030
 	FD_CLOEXEC      = 1
 
+	// Record locks: struct flock's l_type, and the commands that take one.
+	F_GETLK      = 5
+	F_SETLK      = 6
+	F_SETLKW     = 7
+	F_OFD_GETLK  = 36
+	F_OFD_SETLK  = 37
+	F_OFD_SETLKW = 38
+	F_RDLCK      = 0
+	F_WRLCK      = 1
+	F_UNLCK      = 2
+
+	// flock(2) operations.
+	LOCK_SH = 1
+	LOCK_EX = 2
+	LOCK_NB = 4
+	LOCK_UN = 8
+
 	O_RDONLY    = 0x0
 	O_WRONLY    = 0x1
 	O_RDWR      = 0x2
