@@ -1,6 +1,9 @@
 package kernel
 
-import "testing"
+import (
+	"testing"
+	"unsafe"
+)
 
 func TestIPArgDHCP(t *testing.T) {
 	saved := netcfg
@@ -35,5 +38,14 @@ func TestResolvConfThreeServers(t *testing.T) {
 	want := "nameserver 255.255.255.255\nnameserver 10.0.0.1\nnameserver 192.168.100.200\n"
 	if n := formatResolvConf(buf[:]); string(buf[:n]) != want {
 		t.Errorf("resolv.conf = %q, want %q", buf[:n], want)
+	}
+}
+
+// The report's layout is shared with the socket service (kernel/net/dhcp.go), which checks
+// the same.
+func TestLeaseReportLayout(t *testing.T) {
+	var r leaseReport
+	if unsafe.Sizeof(r) != 32 || unsafe.Offsetof(r.Seconds) != 4 || unsafe.Offsetof(r.DNS) != 20 {
+		t.Errorf("leaseReport: size %d, Seconds at %d, DNS at %d", unsafe.Sizeof(r), unsafe.Offsetof(r.Seconds), unsafe.Offsetof(r.DNS))
 	}
 }

@@ -1,6 +1,7 @@
 package net
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"net"
 	"os"
@@ -120,6 +121,7 @@ func (c *dhcpClient) open() error {
 	return nil
 }
 
+// setUnspecified adds 0.0.0.0 to the device, or takes it away.
 func (c *dhcpClient) setUnspecified(on bool) error {
 	unspecified := tcpip.ProtocolAddress{
 		Protocol:          ipv4.ProtocolNumber,
@@ -135,14 +137,7 @@ func (c *dhcpClient) setUnspecified(on bool) error {
 	return nil
 }
 
-type tcpipError struct {
-	what string
-	err  tcpip.Error
-}
-
-func (e *tcpipError) Error() string { return e.what + ": " + e.err.String() }
-
-func errorf(what string, err tcpip.Error) error { return &tcpipError{what, err} }
+func errorf(what string, err tcpip.Error) error { return fmt.Errorf("%s: %s", what, err) }
 
 // run keeps the guest addressed for as long as it runs: it finds a lease,
 // keeps it, and starts over when it is lost. bound is closed at the first.
@@ -160,14 +155,15 @@ func (c *dhcpClient) run(bound chan struct{}) {
 }
 
 // acquire broadcasts DISCOVER until a server offers an address, then
-// REQUESTs it; it returns the lease. A NAK, no ACK, or an ACK without a
-// usable address starts over.
+// REQUESTs it; it returns the lease. A NAK, no ACK, or an answer without a
+// usable address starts over, after a pause that doubles each time, so a
+// server that keeps refusing is not asked at the speed of the network.
 func (c *dhcpClient) acquire() *lease {
-	for {
+	for pause := time.Duration(0); ; pause = min(max(2*pause, time.Second), maxBackoff) {
+		time.Sleep(pause)
 		disc, err := dhcpv4.NewDiscovery(c.mac, c.common()...)
 		if err != nil {
 			println("mote: dhcp:", err.Error())
-			time.Sleep(maxBackoff)
 			continue
 		}
 		offer := c.exchange(disc, net.IPv4bcast, time.Time{}, dhcpv4.MessageTypeOffer)
@@ -277,13 +273,26 @@ func (c *dhcpClient) apply(l *lease) {
 		c.stack.AddRoute(tcpip.Route{Destination: header.IPv4EmptySubnet, Gateway: l.gw, NIC: deviceNIC})
 	}
 	c.cur = l
+	report(l.report())
+}
+
+// report is l as the kernel takes it.
+func (l *lease) report() leaseReport {
 	r := leaseReport{State: leaseBound, Prefix: uint8(l.prefix), NDNS: uint8(len(l.dns)),
 		Seconds: uint32(min(l.length/time.Second, 1<<32-1))}
-	r.IP, r.GW, r.Server = l.ip.As4(), l.gw.As4(), l.server.As4()
+	r.IP, r.GW, r.Server = as4(l.ip), as4(l.gw), as4(l.server)
 	for i, d := range l.dns {
-		r.DNS[i] = d.As4()
+		r.DNS[i] = as4(d)
 	}
-	report(r)
+	return r
+}
+
+// as4 is a as four bytes; zeros for none (a lease without a router).
+func as4(a tcpip.Address) [4]byte {
+	if a.Len() != 4 {
+		return [4]byte{}
+	}
+	return a.As4()
 }
 
 // minLease bounds how often the client renews, whatever a server says.
@@ -311,7 +320,7 @@ func leaseOf(ack *dhcpv4.DHCPv4) *lease {
 		l.server = tcpip.AddrFrom4Slice(s)
 	}
 	for _, r := range ack.Router() {
-		if r4 := r.To4(); r4 != nil {
+		if r4 := r.To4(); r4 != nil && !r4.IsUnspecified() {
 			l.gw = tcpip.AddrFrom4Slice(r4)
 			break
 		}

@@ -4,6 +4,7 @@ import (
 	"net"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/insomniacslk/dhcp/dhcpv4"
 )
@@ -40,10 +41,19 @@ func TestLeaseOf(t *testing.T) {
 		t.Errorf("times: lease %v, T1 %v, T2 %v; want RFC 2131's defaults", l.length, l.t1, l.t2)
 	}
 
-	// No mask: the address's class. A lease too short to keep up with: bounded.
-	l = leaseOf(ack(t, dhcpv4.WithLeaseTime(0)))
+	r := l.report()
+	if r.IP != [4]byte{10, 9, 0, 100} || r.Prefix != 24 || r.GW != [4]byte{10, 9, 0, 1} || r.NDNS != 3 || r.Seconds != 600 {
+		t.Errorf("report %+v", r)
+	}
+
+	// No mask: the address's class. A lease too short to keep up with: bounded. No router,
+	// no server identifier, no name servers: zeros for the kernel.
+	l = leaseOf(ack(t, dhcpv4.WithLeaseTime(0), dhcpv4.WithOption(dhcpv4.OptRouter(net.IPv4zero))))
 	if l == nil || l.prefix != 8 || l.length != minLease || l.t1 <= 0 || l.t1 > l.t2 || l.t2 > l.length {
 		t.Errorf("lease %+v", l)
+	}
+	if r := l.report(); r.GW != [4]byte{} || r.Server != [4]byte{} || r.NDNS != 0 || r.Seconds != 10 {
+		t.Errorf("report %+v", r)
 	}
 	// T1 and T2 the server sets, unless they make no sense.
 	l = leaseOf(ack(t, dhcpv4.WithLeaseTime(100),
@@ -76,6 +86,7 @@ func FuzzLeaseOf(f *testing.F) {
 		if l == nil {
 			return
 		}
+		l.report()
 		if l.prefix < 1 || l.prefix > 32 || len(l.dns) > maxDNS {
 			t.Fatalf("lease %+v", l)
 		}
@@ -83,4 +94,12 @@ func FuzzLeaseOf(f *testing.F) {
 			t.Fatalf("times %v %v %v", l.t1, l.t2, l.length)
 		}
 	})
+}
+
+// The report's layout is shared with the kernel (kernel/netcfg.go), which checks the same.
+func TestLeaseReportLayout(t *testing.T) {
+	var r leaseReport
+	if unsafe.Sizeof(r) != 32 || unsafe.Offsetof(r.Seconds) != 4 || unsafe.Offsetof(r.DNS) != 20 {
+		t.Errorf("leaseReport: size %d, Seconds at %d, DNS at %d", unsafe.Sizeof(r), unsafe.Offsetof(r.Seconds), unsafe.Offsetof(r.DNS))
+	}
 }
