@@ -14,7 +14,8 @@ import (
 // on the bridge, inside a network namespace the test makes. The server guest takes a lease,
 // renews it at T1, and serves HTTP at its address, which the test learns from the DHCP
 // server's log; the client guest, also addressed by DHCP, fetches a page from it and shows
-// what the lease gave it: the address, resolv.conf and hosts.
+// what the lease gave it: the address, resolv.conf and hosts. Then the DHCP server stops: the
+// server guest's lease runs out, and it takes a new one from a new server.
 func TestTapDHCP(t *testing.T) {
 	ns := tapNetwork(t, "dhcp", "10.9.0.1/24", "tap0", "tap1")
 	t.Parallel()
@@ -24,15 +25,8 @@ func TestTapDHCP(t *testing.T) {
 	defer cancel()
 
 	// A 20 s lease: T1, when the guest renews, is 10 s in.
-	srv := exec.CommandContext(ctx, "ip", "netns", "exec", ns, dhcpd, "-iface", "br0",
-		"-server", "10.9.0.1", "-first", "10.9.0.100", "-lease", "20s")
 	var leases syncBuffer
-	srv.Stdout, srv.Stderr = &leases, &leases
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Wait()
-	defer cancel()
+	srv := startDHCPD(t, ctx, ns, dhcpd, &leases)
 
 	server := exec.CommandContext(ctx, "ip", "netns", "exec", ns, bin, "run", "--net", "tap:tap0", prog(t, "httpload"))
 	var serverOut syncBuffer
@@ -82,6 +76,37 @@ func TestTapDHCP(t *testing.T) {
 	if !regexp.MustCompile(`(?m)^ack ` + regexp.QuoteMeta(cm[1]) + ` \S+ netinfo new$`).MatchString(leases.String()) {
 		t.Errorf("dhcpd did not lease %s to the client guest:\n%s", cm[1], leases.String())
 	}
+
+	// The server goes away: the lease runs out and the guest says so; a server again: a new
+	// lease.
+	srv.Process.Kill()
+	srv.Wait()
+	lost := regexp.MustCompile(`mote: dhcp: lease on eth0 lost`)
+	if waitMatch(t, &serverOut, lost, 2*time.Minute) == nil {
+		t.Fatalf("the server guest did not give up its lease without a server:\n%s", serverOut.String())
+	}
+	var again syncBuffer
+	startDHCPD(t, ctx, ns, dhcpd, &again)
+	if waitMatch(t, &again, regexp.MustCompile(`(?m)^ack \S+ `+regexp.QuoteMeta(m[2])+` httpload new$`), 3*time.Minute) == nil {
+		t.Fatalf("no new lease for the server guest\ndhcpd:\n%s\nserver guest:\n%s", again.String(), serverOut.String())
+	}
+	if waitMatch(t, &serverOut, regexp.MustCompile(`(?s)lease on eth0 lost.*mote: dhcp: eth0 `), time.Minute) == nil {
+		t.Errorf("the server guest's console does not show its new lease:\n%s", serverOut.String())
+	}
+}
+
+// startDHCPD runs the tests' DHCP server with a 20 s lease on br0 in the namespace ns,
+// printing to out; it is killed when ctx ends.
+func startDHCPD(t *testing.T, ctx context.Context, ns, dhcpd string, out *syncBuffer) *exec.Cmd {
+	t.Helper()
+	srv := exec.CommandContext(ctx, "ip", "netns", "exec", ns, dhcpd, "-iface", "br0",
+		"-server", "10.9.0.1", "-first", "10.9.0.100", "-lease", "20s")
+	srv.Stdout, srv.Stderr = out, out
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Process.Kill(); srv.Wait() })
+	return srv
 }
 
 // TestTapDHCPNoServer boots a guest on a tap without --ip and without a DHCP server: the
