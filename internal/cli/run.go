@@ -61,8 +61,8 @@ func (o *vmOptions) bind(cmd *cobra.Command, defaultMem string) {
 	f.MarkHidden("kernel-arg")
 	f.StringVar(&o.net, "net", "", "the guest's network: user (mote's user-mode network, the default) or tap:`IFNAME` (a host tap device; the guest's address by DHCP, or --ip)")
 	f.StringVar(&o.ip, "ip", "", "the guest's address on a tap network, `CIDR` such as 10.9.0.2/24 (default: ask a DHCP server)")
-	f.StringVar(&o.gw, "gw", "", "the guest's default gateway on a tap network, an `IP`")
-	f.StringVar(&o.dns, "dns", "", "the name server for the guest on a tap network, an `IP`")
+	f.StringVar(&o.gw, "gw", "", "the guest's default gateway on a tap network with --ip, an `IP`")
+	f.StringVar(&o.dns, "dns", "", "the name server for the guest on a tap network with --ip, an `IP`")
 	f.StringArrayVarP(&o.publish, "publish", "p", nil, "publish a guest port on the host: `[HOSTIP:]HOSTPORT:GUESTPORT[/udp]` (repeatable; gives the guest a network device on mote's user-mode network)")
 }
 
@@ -116,6 +116,7 @@ registers and symbolized kernel and program backtraces.`,
   mote run --dry-run ./examples/hello
   mote run --trace=hello.trace --syscall-summary ./examples/hello
   mote run -d --name web -p 8080:8080 ./examples/http
+  mote run --net tap:tap0 ./examples/http        # on a host tap device, its address by DHCP (root)
   mote run -d --restart on-failure:3 ./cmd/worker`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			n := cmd.ArgsLenAtDash()
