@@ -7,10 +7,11 @@ import (
 	"mote.dev/mote/kernel/mm"
 )
 
-// Physical memory and page tables. All RAM is identity-mapped for the
-// kernel with 2 MiB supervisor pages; the program image is mapped again, in
-// place, with 4 KiB user pages that carry its segments' permissions; user
-// mappings live far above RAM and are filled in on demand.
+// Physical memory and page tables. RAM is identity-mapped for the kernel
+// with 2 MiB supervisor pages; the program image is mapped again, in place,
+// with 4 KiB user pages that carry its segments' permissions, and the frames
+// under its unloaded tail are reached through an alias (memory_tail.go);
+// user mappings live far above RAM and are filled in on demand.
 
 const (
 	pageSize   = 4096
@@ -55,6 +56,7 @@ func memInit() {
 		imageLo -= pageSize
 	}
 	imageHi = (imageEnd() + pageSize - 1) &^ (pageSize - 1)
+	loadedHi = min(loadedEnd(), imageHi)
 	bumpNext = 0
 	for i := 0; i < nramRanges; i++ {
 		r := ramRanges[i]
@@ -94,7 +96,8 @@ func memInit() {
 		*walkHuge(va) = uint64(va) | flags
 	}
 	mapImage()
-	amd64.WriteCR3(uint64(pml4))
+	mapTail()
+	amd64.WriteCR3(uint64(physAddr(pml4)))
 }
 
 // usableFrame reports whether the frame at p may be handed out.
@@ -102,7 +105,9 @@ func usableFrame(p uintptr) bool {
 	switch {
 	case p < 1<<20: // firmware, start_info, boot data
 		return false
-	case p+pageSize > imageLo && p < imageHi:
+	case p+pageSize > imageLo && p < loadedHi:
+		return false
+	case isTailFrame(p) && !inRAM(p):
 		return false
 	case initrd.end > initrd.start && p+pageSize > initrd.start && p < initrd.end:
 		return false
@@ -110,8 +115,15 @@ func usableFrame(p uintptr) bool {
 	return true
 }
 
-// allocFrame returns a physical frame, or 0 when memory is exhausted.
+// allocFrame returns the kernel address of a free frame, or 0 when memory
+// is exhausted. Page-table entries and devices take its physical address
+// (physAddr).
 func allocFrame() uintptr {
+	if k := allocTailFrame(); k != 0 {
+		freeFrames--
+		usedFrames++
+		return k
+	}
 	if freeList != 0 {
 		p := freeList
 		freeList = *(*uintptr)(unsafe.Pointer(p))
@@ -127,7 +139,7 @@ func allocFrame() uintptr {
 		for bumpNext+pageSize <= r.end {
 			p := bumpNext
 			bumpNext += pageSize
-			if usableFrame(p) {
+			if usableFrame(p) && !isTailFrame(p) {
 				freeFrames--
 				usedFrames++
 				return p
@@ -138,9 +150,15 @@ func allocFrame() uintptr {
 	return 0
 }
 
+// freeFrame takes back the frame at kernel address p.
 func freeFrame(p uintptr) {
-	*(*uintptr)(unsafe.Pointer(p)) = freeList
-	freeList = p
+	if p >= tailAlias {
+		*(*uintptr)(unsafe.Pointer(p)) = tailList
+		tailList = p
+	} else {
+		*(*uintptr)(unsafe.Pointer(p)) = freeList
+		freeList = p
+	}
 	freeFrames++
 	usedFrames--
 }
@@ -173,9 +191,9 @@ func table(entry *uint64, create bool) *[512]uint64 {
 		if !create {
 			return nil
 		}
-		*entry = uint64(zeroFrame()) | ptePresent | pteWrite | pteUser
+		*entry = uint64(physAddr(zeroFrame())) | ptePresent | pteWrite | pteUser
 	}
-	return (*[512]uint64)(unsafe.Pointer(uintptr(*entry & pteAddr)))
+	return (*[512]uint64)(unsafe.Pointer(kernAddr(uintptr(*entry & pteAddr))))
 }
 
 // walk returns the 4 KiB page-table entry for va, creating tables when
@@ -212,9 +230,6 @@ type elfPhdr struct {
 // permissions (text R-X, rodata R, data RW-NX) and records them as fixed areas.
 func mapImage() {
 	hdr := imageLo
-	if *(*uint32)(unsafe.Pointer(hdr)) != 0x464c457f {
-		bootFail("ELF header not found before the text segment")
-	}
 	phoff := *(*uint64)(unsafe.Pointer(hdr + 32))
 	phnum := *(*uint16)(unsafe.Pointer(hdr + 56))
 	for i := uintptr(0); i < uintptr(phnum); i++ {
@@ -298,12 +313,8 @@ func faultIn(va uintptr, prot uint32) bool {
 		amd64.Invlpg(va)
 		return true
 	}
-	p := allocFrame()
-	if p == 0 {
-		outOfMemory()
-	}
-	clearPage(p)
-	*e = uint64(p) | pteBits(prot)
+	p := zeroFrame()
+	*e = uint64(physAddr(p)) | pteBits(prot)
 	return true
 }
 
@@ -338,7 +349,7 @@ func forEachPresent(start, end uintptr, f func(va uintptr, e *uint64)) {
 				skipped = true
 				break
 			}
-			t = (*[512]uint64)(unsafe.Pointer(uintptr(*e & pteAddr)))
+			t = (*[512]uint64)(unsafe.Pointer(kernAddr(uintptr(*e & pteAddr))))
 		}
 		if skipped {
 			continue
@@ -354,7 +365,7 @@ func forEachPresent(start, end uintptr, f func(va uintptr, e *uint64)) {
 // releasePages frees the frames behind [start, end) and clears their entries.
 func releasePages(start, end uintptr) {
 	forEachPresent(start, end, func(va uintptr, e *uint64) {
-		freeFrame(uintptr(*e & pteAddr))
+		freeFrame(kernAddr(uintptr(*e & pteAddr)))
 		*e = 0
 		amd64.Invlpg(va)
 	})

@@ -622,7 +622,7 @@ func fsInit() {
 		}
 	}
 	if initrd.end > initrd.start {
-		unpackTar(cwdIno, initrd.start, initrd.end)
+		unpackTar(cwdIno, initrdAddr, initrdAddr+initrd.end-initrd.start)
 	}
 }
 

@@ -144,7 +144,7 @@ func (t *virtioTransport) kick(q *vqueue) {
 // setDesc points descriptor i at its buffer (struct virtq_desc).
 func (q *vqueue) setDesc(i uint16, n uint32, flags uint16) {
 	p := q.desc + uintptr(i)*16
-	*(*uint64)(unsafe.Pointer(p)) = uint64(q.bufs[i])
+	*(*uint64)(unsafe.Pointer(p)) = uint64(physAddr(q.bufs[i]))
 	*(*uint32)(unsafe.Pointer(p + 8)) = n
 	*(*uint16)(unsafe.Pointer(p + 12)) = flags
 	*(*uint16)(unsafe.Pointer(p + 14)) = 0

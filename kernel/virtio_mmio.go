@@ -56,12 +56,12 @@ func (t *virtioTransport) mmioQueue(q *vqueue) bool {
 		return false
 	}
 	mmioWrite32(b+vmQueueNum, vqSize)
-	mmioWrite32(b+vmQueueDescLo, uint32(q.desc))
-	mmioWrite32(b+vmQueueDescHi, uint32(uint64(q.desc)>>32))
-	mmioWrite32(b+vmQueueDrvLo, uint32(q.avail))
-	mmioWrite32(b+vmQueueDrvHi, uint32(uint64(q.avail)>>32))
-	mmioWrite32(b+vmQueueDevLo, uint32(q.used))
-	mmioWrite32(b+vmQueueDevHi, uint32(uint64(q.used)>>32))
+	mmioWrite32(b+vmQueueDescLo, uint32(physAddr(q.desc)))
+	mmioWrite32(b+vmQueueDescHi, uint32(uint64(physAddr(q.desc))>>32))
+	mmioWrite32(b+vmQueueDrvLo, uint32(physAddr(q.avail)))
+	mmioWrite32(b+vmQueueDrvHi, uint32(uint64(physAddr(q.avail))>>32))
+	mmioWrite32(b+vmQueueDevLo, uint32(physAddr(q.used)))
+	mmioWrite32(b+vmQueueDevHi, uint32(uint64(physAddr(q.used))>>32))
 	mmioWrite32(b+vmQueueReady, 1)
 	q.doorbell = b + vmQueueNotify
 	return true

@@ -194,12 +194,12 @@ func (t *virtioTransport) pciQueue(q *vqueue) bool {
 		return false
 	}
 	mmioWrite16(b+pciQueueSize, vqSize)
-	mmioWrite32(b+pciQueueDesc, uint32(q.desc))
-	mmioWrite32(b+pciQueueDesc+4, uint32(uint64(q.desc)>>32))
-	mmioWrite32(b+pciQueueDriver, uint32(q.avail))
-	mmioWrite32(b+pciQueueDriver+4, uint32(uint64(q.avail)>>32))
-	mmioWrite32(b+pciQueueDevice, uint32(q.used))
-	mmioWrite32(b+pciQueueDevice+4, uint32(uint64(q.used)>>32))
+	mmioWrite32(b+pciQueueDesc, uint32(physAddr(q.desc)))
+	mmioWrite32(b+pciQueueDesc+4, uint32(uint64(physAddr(q.desc))>>32))
+	mmioWrite32(b+pciQueueDriver, uint32(physAddr(q.avail)))
+	mmioWrite32(b+pciQueueDriver+4, uint32(uint64(physAddr(q.avail))>>32))
+	mmioWrite32(b+pciQueueDevice, uint32(physAddr(q.used)))
+	mmioWrite32(b+pciQueueDevice+4, uint32(uint64(physAddr(q.used))>>32))
 	mmioWrite16(b+pciQueueMSIX, 0)
 	if mmioRead16(b+pciQueueMSIX) == msixNoVector {
 		return false // the device could not take the vector

@@ -408,6 +408,9 @@ func (b *Builder) Build(ctx context.Context, opts BuildOptions) (*Manifest, erro
 	if err := PatchPVH(elfBytes); err != nil {
 		return nil, fmt.Errorf("making %s bootable: %w", p.ImportPath, err)
 	}
+	if _, err := LazyBSS(elfBytes); err != nil {
+		return nil, fmt.Errorf("trimming %s's zero-filled tail: %w", p.ImportPath, err)
+	}
 	m := &Manifest{Version: ManifestVersion, Name: ImageName(p, opts.Test), Args: opts.Args, Env: opts.Env, Memory: opts.Memory,
 		Network: p.UsesSockets(opts.Test), Agent: agent}
 	img, err := AppendManifest(elfBytes, m)
