@@ -71,11 +71,11 @@ func parseCmdline() {
 		case bytesEq(key, "cwd"):
 			cwd = val
 		case bytesEq(key, "ip"):
-			netcfg.custom = parseCIDR(val.bytes(), &netcfg.ip, &netcfg.prefix)
+			parseIPArg(val.bytes())
 		case bytesEq(key, "gw"):
 			parseIPv4(val.bytes(), &netcfg.gw)
 		case bytesEq(key, "dns"):
-			netcfg.haveDNS = parseIPv4(val.bytes(), &netcfg.dns)
+			parseDNSArg(val.bytes())
 		case bytesEq(key, "hostname"):
 			if val.len > 0 && val.len <= 64 {
 				hostname = val

@@ -177,7 +177,7 @@ func doSyscall(t *thread) {
 	switch {
 	case nr < uint64(len(syscallTable)) && syscallTable[nr] != nil:
 		r = syscallTable[nr](t, f)
-	case nr >= nrMoteServiceFD && nr <= nrMoteNetSend:
+	case nr >= nrMoteServiceFD && nr <= nrMoteNetSend, nr == nrMoteNetConfig:
 		r = serviceCall(t, f, nr)
 	case nr >= mote.SysAgentOpen && nr <= mote.SysStats:
 		r = agentCall(t, f, nr)

@@ -849,8 +849,10 @@ func octal(b []byte) uint64 {
 // without a network, 127.0.1.1 as Debian has it.
 func hostsInit() {
 	if nic.present {
-		var buf [15]byte
-		addHost(buf[:formatIPv4(&netcfg.ip, buf[:])], hostName())
+		if addressed() { // a DHCP guest's line comes with its lease (hostsSelf)
+			var buf [15]byte
+			addHost(buf[:formatIPv4(&netcfg.ip, buf[:])], hostName())
+		}
 		if !netcfg.custom {
 			addHost([]byte("10.0.2.2"), []byte("host.mote.internal"))
 		}

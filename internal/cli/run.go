@@ -63,10 +63,10 @@ func (o *vmOptions) bind(cmd *cobra.Command, defaultMem string) {
 	f.StringVar(&o.tmpfsSize, "tmpfs-size", "", "limit the guest's /tmp to `SIZE`, e.g. 64M (default: a quarter of its memory); writes past it fail with ENOSPC")
 	f.StringArrayVar(&o.kernelArgs, "kernel-arg", nil, "add `KEY=VALUE` to the kernel command line (for testing the kernel)")
 	f.MarkHidden("kernel-arg")
-	f.StringVar(&o.net, "net", "", "the guest's network: user (mote's user-mode network, the default) or tap:`IFNAME` (a host tap device; needs --ip)")
-	f.StringVar(&o.ip, "ip", "", "the guest's address on a tap network, `CIDR` such as 10.9.0.2/24")
-	f.StringVar(&o.gw, "gw", "", "the guest's default gateway on a tap network, an `IP`")
-	f.StringVar(&o.dns, "dns", "", "the name server for the guest on a tap network, an `IP`")
+	f.StringVar(&o.net, "net", "", "the guest's network: user (mote's user-mode network, the default) or tap:`IFNAME` (a host tap device; the guest's address by DHCP, or --ip)")
+	f.StringVar(&o.ip, "ip", "", "the guest's address on a tap network, `CIDR` such as 10.9.0.2/24 (default: ask a DHCP server)")
+	f.StringVar(&o.gw, "gw", "", "the guest's default gateway on a tap network with --ip, an `IP`")
+	f.StringVar(&o.dns, "dns", "", "the name server for the guest on a tap network with --ip, an `IP`")
 	f.StringArrayVarP(&o.publish, "publish", "p", nil, "publish a guest port on the host: `[HOSTIP:]HOSTPORT:GUESTPORT[/udp]` (repeatable; gives the guest a network device on mote's user-mode network)")
 }
 
@@ -129,6 +129,7 @@ registers and symbolized kernel and program backtraces.`,
   mote run --dry-run ./examples/hello
   mote run --trace=hello.trace --syscall-summary ./examples/hello
   mote run -d --name web -p 8080:8080 ./examples/http
+  mote run --net tap:tap0 ./examples/http        # on a host tap device, its address by DHCP (root)
   mote run -d --restart on-failure:3 ./cmd/worker`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			n := cmd.ArgsLenAtDash()
@@ -382,6 +383,11 @@ func (c *CLI) boot(ctx context.Context, binary string, o *vmOptions, g guestSpec
 			g.record(r)
 		}
 		tracer.record(r)
+		if r.Kind == "log" && strings.HasPrefix(r.Text, "dhcp: ") {
+			// On a tap without --ip, this is how the user learns where the guest is.
+			fmt.Fprintf(stderr, "mote: %s\n", r.Text)
+			return
+		}
 		if !o.verbose {
 			return
 		}
@@ -644,7 +650,9 @@ func (c *CLI) guestConfig(o *vmOptions, g guestSpec) (cfg qemu.Config, tap strin
 	if h := hostName(g.hostname); h != "" {
 		params = append(params, cmdline.Param{Key: "hostname", Value: h})
 	}
-	if tap != "" {
+	if tap != "" && o.ip == "" {
+		params = append(params, cmdline.Param{Key: "ip", Value: "dhcp"})
+	} else if tap != "" {
 		for _, kv := range [][2]string{{"ip", o.ip}, {"gw", o.gw}, {"dns", o.dns}} {
 			if kv[1] != "" {
 				params = append(params, cmdline.Param{Key: kv[0], Value: kv[1]})
@@ -715,8 +723,10 @@ func tapOptions(o *vmOptions) (string, error) {
 		return "", nil
 	case !isTap || tap == "" || strings.ContainsAny(tap, ", /"):
 		return bad("--net %q: use user, or tap:IFNAME with the name of a host tap device", o.net)
+	case o.ip == "" && (o.gw != "" || o.dns != ""):
+		return bad("--net %s: --gw and --dns go with --ip; without --ip the guest asks a DHCP server, which gives the router and name servers", o.net)
 	case o.ip == "":
-		return bad("--net %s: give the guest its address with --ip CIDR (and --gw IP, --dns IP); DHCP is not supported yet", o.net)
+		return tap, nil // DHCP
 	}
 	if p, err := netip.ParsePrefix(o.ip); err != nil || !p.Addr().Is4() {
 		return bad("--ip %q: want an IPv4 address with its prefix length, e.g. 10.9.0.2/24", o.ip)
