@@ -57,6 +57,7 @@ func startProcess() {
 		linux.AT_SECURE, 0,
 		linux.AT_RANDOM, uint64(random),
 		linux.AT_EXECFN, uint64(argp[0]),
+		linux.AT_SYSINFO_EHDR, uint64(vdsoInit()),
 		linux.AT_NULL, 0,
 	}
 	words := 1 + na + 1 + nenvv + 1 + len(auxv)

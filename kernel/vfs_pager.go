@@ -26,11 +26,10 @@ func (*memPager) frame(ino int32, pg int64) (uintptr, linux.Errno) {
 	if *slot == 0 {
 		// A hole: it gets its frame now, so that the mapping and the file
 		// share it.
-		p := allocFrame()
+		p := newFilePage(n) // charged to the file's mount, as a write's
 		if p == 0 {
 			return 0, linux.ENOSPC
 		}
-		clearPage(p)
 		*slot = p
 	}
 	return *slot, 0

@@ -255,22 +255,23 @@ const (
 
 // Auxiliary vector keys.
 const (
-	AT_NULL   = 0
-	AT_PHDR   = 3
-	AT_PHENT  = 4
-	AT_PHNUM  = 5
-	AT_PAGESZ = 6
-	AT_ENTRY  = 9
-	AT_UID    = 11
-	AT_EUID   = 12
-	AT_GID    = 13
-	AT_EGID   = 14
-	AT_HWCAP  = 16
-	AT_CLKTCK = 17
-	AT_SECURE = 23
-	AT_RANDOM = 25
-	AT_HWCAP2 = 26
-	AT_EXECFN = 31
+	AT_NULL         = 0
+	AT_PHDR         = 3
+	AT_PHENT        = 4
+	AT_PHNUM        = 5
+	AT_PAGESZ       = 6
+	AT_ENTRY        = 9
+	AT_UID          = 11
+	AT_EUID         = 12
+	AT_GID          = 13
+	AT_EGID         = 14
+	AT_HWCAP        = 16
+	AT_CLKTCK       = 17
+	AT_SECURE       = 23
+	AT_RANDOM       = 25
+	AT_HWCAP2       = 26
+	AT_EXECFN       = 31
+	AT_SYSINFO_EHDR = 33
 )
 
 // fcntl(2) commands and file flags.
@@ -282,6 +283,23 @@ const (
 	F_SETFL         = 4
 	F_DUPFD_CLOEXEC = 1030
 	FD_CLOEXEC      = 1
+
+	// Record locks: struct flock's l_type, and the commands that take one.
+	F_GETLK      = 5
+	F_SETLK      = 6
+	F_SETLKW     = 7
+	F_OFD_GETLK  = 36
+	F_OFD_SETLK  = 37
+	F_OFD_SETLKW = 38
+	F_RDLCK      = 0
+	F_WRLCK      = 1
+	F_UNLCK      = 2
+
+	// flock(2) operations.
+	LOCK_SH = 1
+	LOCK_EX = 2
+	LOCK_NB = 4
+	LOCK_UN = 8
 
 	O_RDONLY    = 0x0
 	O_WRONLY    = 0x1
