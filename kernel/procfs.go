@@ -282,9 +282,11 @@ func vmSizes() (size, rss uint64) {
 
 // genMapsText lists every area of the memory map in address order; the
 // program's own (the image, kernel and app in one ELF file) carry its name
-// and their offsets in the file, from its program headers.
+// and their offsets in the file, from its program headers; a file mapping
+// carries its file's path (with " (deleted)" once unlinked, as Linux) and
+// offset, and "s" when shared.
 func genMapsText(w *textBuf) {
-	var exe [pathMax]byte
+	var exe, file [pathMax]byte
 	name := exe[:0]
 	if nargv > 0 {
 		name = exe[:copy(exe[:], argv[0].bytes())]
@@ -299,12 +301,39 @@ func genMapsText(w *textBuf) {
 			off = imageOffset(a.Start)
 		case a.End == stackTop:
 			label = []byte("[stack]")
+		case a.Obj != 0:
+			label = mappedFileName(a.Obj, file[:])
+			off = uint64(a.Off)
 		}
-		mapsLine(w, a.Start, a.End, a.Prot, off, label)
+		mapsLine(w, a.Start, a.End, a.Prot, a.Flags&mm.Shared != 0, off, label)
 	}
 }
 
-func mapsLine(w *textBuf, start, end uintptr, prot uint32, off uint64, name []byte) {
+// mappedFileName writes the path of a mapped file into buf and returns it.
+func mappedFileName(obj int32, buf []byte) []byte {
+	o := objOf(obj)
+	if o.kind != pagerMem {
+		return nil
+	}
+	const deleted = " (deleted)"
+	n := &inodes[o.id]
+	if n.parent < 0 {
+		k := copy(buf, n.nameBytes())
+		return buf[:k+copy(buf[k:], deleted)]
+	}
+	dir, ok := pathOf(n.parent, buf[:len(buf)-nameMax-1])
+	if !ok {
+		return nil
+	}
+	k := copy(buf, dir)
+	if k > 1 {
+		buf[k] = '/'
+		k++
+	}
+	return buf[:k+copy(buf[k:], n.nameBytes())]
+}
+
+func mapsLine(w *textBuf, start, end uintptr, prot uint32, shared bool, off uint64, name []byte) {
 	w.hex(uint64(start), 8).c('-').hex(uint64(end), 8).c(' ')
 	for _, p := range [...]struct {
 		bit uint32
@@ -316,7 +345,12 @@ func mapsLine(w *textBuf, start, end uintptr, prot uint32, off uint64, name []by
 			w.c('-')
 		}
 	}
-	w.s("p ").hex(off, 8).s(" 00:00 0")
+	if shared {
+		w.c('s')
+	} else {
+		w.c('p')
+	}
+	w.c(' ').hex(off, 8).s(" 00:00 0")
 	if len(name) > 0 {
 		w.s("                          ").bytes(name)
 	}

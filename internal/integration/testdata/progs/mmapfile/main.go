@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"os"
 	"runtime/debug"
+	"strings"
 	"syscall"
 	"time"
 	"unsafe"
@@ -67,6 +68,23 @@ const (
 	mremapMayMove = 1
 	mremapFixed   = 2
 )
+
+// mapsLine returns the fields of the /proc/self/maps line of the mapping
+// that starts at b.
+func mapsLine(b []byte) []string {
+	data, err := os.ReadFile("/proc/self/maps")
+	if err != nil {
+		fail("reading /proc/self/maps: %v", err)
+		return []string{"", "", ""}
+	}
+	start := fmt.Sprintf("%x-", uintptr(unsafe.Pointer(&b[0])))
+	for _, line := range strings.Split(string(data), "\n") {
+		if strings.HasPrefix(line, start) {
+			return strings.Fields(line)
+		}
+	}
+	return []string{"", "", ""}
+}
 
 // fault runs f and returns the address of the memory fault it took, if any.
 func fault(f func()) (addr uintptr, faulted bool) {
@@ -240,6 +258,15 @@ func main() {
 	_, err = mmap(fd, 100, pg, syscall.PROT_READ, syscall.MAP_SHARED)
 	wantErr("misaligned offset", err, syscall.EINVAL)
 
+	// /proc/self/maps names the file, the offset, and shared or private.
+	if l := mapsLine(at1); !strings.HasPrefix(l[1], "r--s") || l[2] != "00001000" || l[len(l)-1] != path {
+		fail("maps line of a shared mapping at offset %d: %q", pg, l)
+	} else if l := mapsLine(private); !strings.HasPrefix(l[1], "rw-p") || l[2] != "00000000" || l[len(l)-1] != path {
+		fail("maps line of a private mapping: %q", l)
+	} else {
+		ok("maps")
+	}
+
 	// munmap of the middle page: it faults, its neighbours keep their offsets.
 	if err := munmap(shared, pg, pg); err != nil {
 		fail("munmap of part: %v", err)
@@ -400,6 +427,8 @@ func main() {
 	os.Remove(path)
 	if shared[0] != 'a' {
 		fail("mapping after close and unlink: %q", shared[0])
+	} else if l := mapsLine(shared); !strings.HasSuffix(strings.Join(l, " "), "mmapfile.dat (deleted)") {
+		fail("maps line after unlink: %q", l)
 	} else {
 		shared[0] = 'y'
 		ok("after close and unlink")
