@@ -28,7 +28,7 @@ func fileFault(va uintptr, e *uint64, a mm.Area, write bool) (int, int32) {
 	case err == linux.ENOMEM:
 		outOfMemory()
 	case err != 0:
-		return linux.SIGBUS, linux.BUS_ADRERR // past the end of the file
+		return linux.SIGBUS, linux.BUS_ADRERR // past the end of the file, or no room for it
 	}
 	if write && a.Flags&mm.Shared == 0 {
 		return privateCopy(e, f, a)

@@ -35,10 +35,9 @@ type pager interface {
 	prepare(t *thread, id int32, from, to int64) linux.Errno
 	// frame returns the frame holding page pg (bytes pg*4096 on) of file
 	// id, by its kernel address (as allocFrame gives it), filled with the
-	// file's contents; bytes past the end of the file
-	// read as zero. The frame belongs to the pager and must stay valid
-	// until the pager calls unmapFilePages for it (on truncation) or the
-	// file is released. EFAULT for a page wholly past the end of the file,
+	// file's contents; bytes past the end of the file read as zero. The
+	// frame belongs to the pager and must stay valid until the pager calls
+	// unmapFilePages for it (on truncation) or the file is released. EFAULT for a page wholly past the end of the file,
 	// ENOSPC when the file system has no room for the page (the access
 	// gets SIGBUS for either); ENOMEM when the machine is out of memory.
 	frame(id int32, pg int64) (uintptr, linux.Errno)

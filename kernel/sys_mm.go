@@ -148,8 +148,8 @@ func mapFile(t *thread, a *mm.Area, fd, off, n uint64, shared bool) linux.Errno 
 	return 0
 }
 
-// sysMunmap implements munmap(2). Stores through a shared mapping reach
-// the file first.
+// sysMunmap implements munmap(2). Stores through a shared mapping go to
+// the file's pager first.
 func sysMunmap(t *thread, f *Frame) int64 {
 	addr, length := f.RDI, f.RSI
 	n, ok := roundUp(length)
@@ -193,6 +193,11 @@ func sysMremap(t *thread, f *Frame) int64 {
 	if a.Flags&mm.Fixed != 0 {
 		return errno(linux.EINVAL)
 	}
+	if flags&fixed != 0 && (!pageAligned(newAddr) || !userRange(newAddr, newN) ||
+		newAddr < old+oldN && old < newAddr+newN ||
+		vmas.HasFlag(uintptr(newAddr), uintptr(newAddr+newN), mm.Fixed)) {
+		return errno(linux.EINVAL)
+	}
 	if vmas.Len()+3 > mm.MaxAreas {
 		return errno(linux.ENOMEM)
 	}
@@ -210,13 +215,6 @@ func sysMremap(t *thread, f *Frame) int64 {
 		}
 	}
 	if flags&fixed != 0 {
-		if !pageAligned(newAddr) || !userRange(newAddr, newN) ||
-			newAddr < old+oldN && old < newAddr+newN {
-			return errno(linux.EINVAL)
-		}
-		if vmas.HasFlag(uintptr(newAddr), uintptr(newAddr+newN), mm.Fixed) {
-			return errno(linux.EINVAL)
-		}
 		unmap(uintptr(newAddr), uintptr(newAddr+newN))
 		return moveArea(moved, old, oldN, newAddr, newN)
 	}
@@ -261,8 +259,8 @@ func moveArea(a mm.Area, old, oldN, to, newN uint64) int64 {
 	return int64(to)
 }
 
-// unmap removes [start, end) from the address space, writing back what
-// shared mappings there stored. It fails, changing nothing, when the map
+// unmap removes [start, end) from the address space, handing what shared
+// mappings there stored to their files' pagers. It fails, changing nothing, when the map
 // has no room for the split an unmap in the middle of an area needs.
 func unmap(start, end uintptr) bool {
 	harvest(start, end)
