@@ -21,6 +21,14 @@ var (
 	hostname span
 
 	tscKHz uint64
+
+	// tmpSize is the size limit of /tmp and of rw= directories, in bytes
+	// (tmpsize=); 0 gives a quarter of memory.
+	tmpSize uint64
+	// rwPaths are directories of the image made writable (rw=), as
+	// `mote test` makes a test's package directory.
+	rwPaths [4]span
+	nrw     int
 )
 
 func parseCmdline() {
@@ -65,14 +73,21 @@ func parseCmdline() {
 		case bytesEq(key, "vol"):
 			volSpec(val)
 		case bytesEq(key, "ip"):
-			netcfg.custom = parseCIDR(val.bytes(), &netcfg.ip, &netcfg.prefix)
+			parseIPArg(val.bytes())
 		case bytesEq(key, "gw"):
 			parseIPv4(val.bytes(), &netcfg.gw)
 		case bytesEq(key, "dns"):
-			netcfg.haveDNS = parseIPv4(val.bytes(), &netcfg.dns)
+			parseDNSArg(val.bytes())
 		case bytesEq(key, "hostname"):
 			if val.len > 0 && val.len <= 64 {
 				hostname = val
+			}
+		case bytesEq(key, "tmpsize"):
+			tmpSize = parseSize(val.bytes())
+		case bytesEq(key, "rw"):
+			if nrw < len(rwPaths) {
+				rwPaths[nrw] = val
+				nrw++
 			}
 		case bytesEq(key, "tsc_khz"):
 			tscKHz = parseUint(val.bytes())
@@ -195,4 +210,24 @@ func parseCIDR(b []byte, ip *[4]byte, prefix *uint8) bool {
 		return true
 	}
 	return false
+}
+
+// parseSize reads a byte count with an optional K, M or G suffix (powers
+// of 1024).
+func parseSize(b []byte) uint64 {
+	shift := uint(0)
+	if len(b) > 0 {
+		switch b[len(b)-1] {
+		case 'k', 'K':
+			shift = 10
+		case 'm', 'M':
+			shift = 20
+		case 'g', 'G':
+			shift = 30
+		}
+		if shift != 0 {
+			b = b[:len(b)-1]
+		}
+	}
+	return parseUint(b) << shift
 }

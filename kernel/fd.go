@@ -85,7 +85,9 @@ func closeFD(fd uint64) {
 	e := &fds[fd]
 	kind, obj := e.kind, e.obj
 	*e = fdEntry{}
-	if objRefs(kind, obj) == 0 {
+	last := objRefs(kind, obj) == 0
+	locksClosed(kind, obj, last)
+	if last {
 		switch kind {
 		case fkEventfd:
 			eventfds[obj] = eventfd{}
@@ -108,7 +110,8 @@ func closeFD(fd uint64) {
 	}
 }
 
-// sysFcntl implements fcntl(2) for descriptor and status flags.
+// sysFcntl implements fcntl(2) for descriptor and status flags, and locks
+// (sys_lock.go).
 func sysFcntl(t *thread, f *Frame) int64 {
 	e := getFD(f.RDI)
 	if e == nil {
@@ -128,6 +131,8 @@ func sysFcntl(t *thread, f *Frame) int64 {
 	case linux.F_SETFL:
 		e.flags = e.flags&linux.O_ACCMODE | f.RDX&(linux.O_NONBLOCK|linux.O_APPEND)
 		return 0
+	case linux.F_GETLK, linux.F_SETLK, linux.F_SETLKW, linux.F_OFD_GETLK, linux.F_OFD_SETLK, linux.F_OFD_SETLKW:
+		return sysFcntlLock(t, e, f.RSI, uintptr(f.RDX))
 	case linux.F_DUPFD, linux.F_DUPFD_CLOEXEC:
 		for i := f.RDX; i < maxFDs; i++ {
 			if fds[i].kind == fkNone {

@@ -3,6 +3,7 @@ package kernel
 import (
 	"unsafe"
 
+	"mote.dev/mote/kernel/abi/linux"
 	"mote.dev/mote/kernel/arch/amd64"
 	"mote.dev/mote/kernel/mm"
 )
@@ -256,7 +257,7 @@ func mapImage() {
 		for p := lo; p < hi; p += pageSize {
 			*walk(p, true) = uint64(p) | flags
 		}
-		vmas.Insert(lo, hi, prot, mm.Fixed)
+		vmas.Insert(mm.Area{Start: lo, End: hi, Prot: prot, Flags: mm.Fixed})
 	}
 }
 
@@ -268,12 +269,12 @@ const (
 )
 
 // handlePageFault resolves a user page fault. It returns 0 when the access
-// may continue, or the SIGSEGV si_code to deliver.
-func handlePageFault(addr uintptr, errcode uint64) int {
+// may continue, or the signal to deliver and its si_code.
+func handlePageFault(addr uintptr, errcode uint64) (int, int32) {
 	stats.pageFaults++
 	a, ok := vmas.Find(addr)
 	if !ok {
-		return segvMapErr
+		return linux.SIGSEGV, segvMapErr
 	}
 	need := uint32(mm.ProtRead)
 	if errcode&pfWrite != 0 {
@@ -283,12 +284,9 @@ func handlePageFault(addr uintptr, errcode uint64) int {
 		need = mm.ProtExec
 	}
 	if a.Prot&need != need {
-		return segvAccErr
+		return linux.SIGSEGV, segvAccErr
 	}
-	if !faultIn(addr&^(pageSize-1), a.Prot) {
-		return segvAccErr
-	}
-	return 0
+	return faultIn(addr&^(pageSize-1), a, errcode&pfWrite != 0)
 }
 
 const (
@@ -296,26 +294,33 @@ const (
 	segvAccErr = 2
 )
 
-// faultIn makes the page at va present with prot, zero-filled. It reports
-// false when the page is present already but does not allow prot.
-func faultIn(va uintptr, prot uint32) bool {
+// faultIn makes the page at va of area a present, for writing when write
+// is set: anonymous pages zero-filled, file pages from their pager
+// (filemap.go). It returns 0, or the signal the access earns: SIGSEGV when
+// the page is present but does not allow the access, SIGBUS for a file
+// page past the end of its file.
+func faultIn(va uintptr, a mm.Area, write bool) (int, int32) {
 	e := walk(va, true)
 	if e == nil {
-		return false
+		return linux.SIGSEGV, segvAccErr
 	}
-	if *e&pteNone != 0 {
-		// Data hidden by PROT_NONE, now accessible again.
-		*e = *e&pteAddr | pteBits(prot)
+	if *e&(ptePresent|pteNone) != 0 {
+		if write && *e&pteFile != 0 && a.Flags&mm.Shared == 0 {
+			return copyOnWrite(va, e, a)
+		}
+		if *e&pteNone != 0 {
+			// Data hidden by PROT_NONE, now accessible again.
+			*e = *e&ptePreserve | pteFor(a, *e&pteFile != 0)
+		}
 		amd64.Invlpg(va)
-		return true
+		return 0, 0
 	}
-	if *e&ptePresent != 0 {
-		amd64.Invlpg(va)
-		return true
+	if a.Obj != 0 {
+		return fileFault(va, e, a, write)
 	}
 	p := zeroFrame()
-	*e = uint64(physAddr(p)) | pteBits(prot)
-	return true
+	*e = uint64(physAddr(p)) | pteBits(a.Prot)
+	return 0, 0
 }
 
 // pteBits turns mmap protection into page-table bits. PROT_NONE pages are
@@ -327,6 +332,25 @@ func pteBits(prot uint32) uint64 {
 	}
 	if prot&mm.ProtExec == 0 {
 		b |= pteNX
+	}
+	return b
+}
+
+// pteFor returns the page-table bits for a page of area a; borrowed says
+// the frame is a file's (pteFile). A file's frame in a private mapping is
+// never writable: the first store copies it (copyOnWrite).
+func pteFor(a mm.Area, borrowed bool) uint64 {
+	var b uint64
+	if a.Prot == 0 {
+		b = pteNone
+	} else {
+		b = pteBits(a.Prot)
+	}
+	if borrowed {
+		b |= pteFile
+		if a.Flags&mm.Shared == 0 {
+			b &^= pteWrite
+		}
 	}
 	return b
 }
@@ -362,28 +386,40 @@ func forEachPresent(start, end uintptr, f func(va uintptr, e *uint64)) {
 	}
 }
 
-// releasePages frees the frames behind [start, end) and clears their entries.
+// releasePages clears the entries of [start, end) and frees the frames
+// behind them, except those a file owns.
 func releasePages(start, end uintptr) {
 	forEachPresent(start, end, func(va uintptr, e *uint64) {
-		freeFrame(kernAddr(uintptr(*e & pteAddr)))
+		if *e&pteFile == 0 {
+			freeFrame(kernAddr(uintptr(*e & pteAddr)))
+		}
 		*e = 0
 		amd64.Invlpg(va)
 	})
 }
 
-// reprotectPages applies prot to the present pages of [start, end).
-func reprotectPages(start, end uintptr, prot uint32) {
+// reprotectPages applies the (new) protection of their areas to the pages
+// of [start, end) that hold a frame; PROT_NONE keeps the frame and hides
+// the page.
+func reprotectPages(start, end uintptr) {
 	forEachPresent(start, end, func(va uintptr, e *uint64) {
-		if prot == 0 {
-			// PROT_NONE: keep the frame, hide the page.
-			*e = *e&pteAddr | pteNone
-		} else {
-			*e = *e&pteAddr | pteBits(prot)
-		}
+		a, _ := vmas.Find(va)
+		*e = *e&ptePreserve | pteFor(a, *e&pteFile != 0)
 		amd64.Invlpg(va)
 	})
 }
 
-// pteNone marks a page that holds data but is PROT_NONE: not present, so
-// forEachPresent must also visit it.
-const pteNone = 1 << 9
+// Bits the hardware ignores, kept for the kernel's own use, and the dirty
+// bit the CPU sets on a store.
+const (
+	pteDirty = 1 << 6
+	// pteNone marks a page that holds data but is PROT_NONE: not present,
+	// so forEachPresent must also visit it.
+	pteNone = 1 << 9
+	// pteFile marks a frame that belongs to a file (its pager), not to
+	// the mapping: unmapping leaves it alone.
+	pteFile = 1 << 10
+
+	// ptePreserve is what a change of protection keeps of an entry.
+	ptePreserve = pteAddr | pteFile | pteDirty
+)

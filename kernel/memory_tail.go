@@ -89,7 +89,7 @@ func mapTail() {
 	if loadedHi >= imageHi {
 		return
 	}
-	vmas.Insert(loadedHi, imageHi, mm.ProtRead|mm.ProtWrite, mm.Fixed)
+	vmas.Insert(mm.Area{Start: loadedHi, End: imageHi, Prot: mm.ProtRead | mm.ProtWrite, Flags: mm.Fixed})
 	end := imageHi
 	if isTailFrame(initrd.start) {
 		end = max(end, initrd.end) // a module that starts in the tail is read through the alias to its end

@@ -10,7 +10,7 @@ import (
 // argv, envp, the auxiliary vector, then the strings) and makes the first
 // thread, which starts in Go's runtime at _rt0_amd64_linux.
 func startProcess() {
-	if !vmas.Insert(stackTop-stackSize, stackTop, mm.ProtRead|mm.ProtWrite, 0) {
+	if !vmas.Insert(mm.Area{Start: stackTop - stackSize, End: stackTop, Prot: mm.ProtRead | mm.ProtWrite}) {
 		bootFail("cannot map the stack")
 	}
 	defaultArg0 := [...]byte{'/', 'a', 'p', 'p'}
@@ -57,6 +57,7 @@ func startProcess() {
 		linux.AT_SECURE, 0,
 		linux.AT_RANDOM, uint64(random),
 		linux.AT_EXECFN, uint64(argp[0]),
+		linux.AT_SYSINFO_EHDR, uint64(vdsoInit()),
 		linux.AT_NULL, 0,
 	}
 	words := 1 + na + 1 + nenvv + 1 + len(auxv)

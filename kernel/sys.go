@@ -78,6 +78,7 @@ var syscallTable = [linux.NumSyscalls]sysHandler{
 	linux.SYS_STATFS:     sysStatfs,
 	linux.SYS_FSTATFS:    sysFstatfs,
 	linux.SYS_FADVISE64:  sysFadvise64,
+	linux.SYS_FLOCK:      sysFlock,
 
 	// Event notification (sys_epoll.go).
 	linux.SYS_EVENTFD:       sysEventfd,
@@ -95,6 +96,8 @@ var syscallTable = [linux.NumSyscalls]sysHandler{
 	linux.SYS_MUNMAP:   sysMunmap,
 	linux.SYS_MPROTECT: sysMprotect,
 	linux.SYS_MADVISE:  sysMadvise,
+	linux.SYS_MSYNC:    sysMsync,
+	linux.SYS_MREMAP:   sysMremap,
 	linux.SYS_BRK:      sysBrk,
 
 	// Threads and the process (sys_thread.go).
@@ -176,7 +179,7 @@ func doSyscall(t *thread) {
 	switch {
 	case nr < uint64(len(syscallTable)) && syscallTable[nr] != nil:
 		r = syscallTable[nr](t, f)
-	case nr >= nrMoteServiceFD && nr <= nrMoteNetSend:
+	case nr >= nrMoteServiceFD && nr <= nrMoteNetSend, nr == nrMoteNetConfig:
 		r = serviceCall(t, f, nr)
 	case nr >= mote.SysAgentOpen && nr <= mote.SysStats:
 		r = agentCall(t, f, nr)

@@ -162,7 +162,7 @@ func openAt(t *thread, dirfd uint64, path uintptr, flags uint64, mode uint32) in
 		if r.dir < 0 || !inodes[r.dir].isDir() {
 			return errno(linux.ENOENT)
 		}
-		ino, e := newInode(r.dir, r.last, sIFREG|mode&modeMax&^umask)
+		ino, e := createIn(r.dir, r.last, sIFREG|mode&modeMax&^umask)
 		if e != 0 {
 			return errno(e)
 		}
@@ -185,6 +185,24 @@ func openAt(t *thread, dirfd uint64, path uintptr, flags uint64, mode uint32) in
 	}
 	if n.mode&sIFMT == sIFIFO {
 		return openFIFO(t, r.ino, flags)
+	}
+	// A read-only mount refuses to open its files and directories for
+	// writing, or to truncate them; devices stay writable, as on Linux.
+	if acc != linux.O_RDONLY || flags&linux.O_TRUNC != 0 && n.isReg() {
+		if n.isReg() || n.isDir() {
+			if e := writable(r.ino); e != 0 {
+				return errno(e)
+			}
+		}
+	}
+	if n.gen != genNone && n.isReg() {
+		snap, e := procSnapshot(r.ino)
+		if e != 0 {
+			return errno(e)
+		}
+		fd := openInode(snap, flags)
+		release(snap) // when openInode failed
+		return fd
 	}
 	if flags&linux.O_TRUNC != 0 && n.isReg() && acc != linux.O_RDONLY {
 		if e := truncatePages(n, 0); e != 0 {
@@ -344,7 +362,7 @@ func statInode(ino int32, addr uintptr) int64 {
 	n := &inodes[ino]
 	var st [144]byte
 	put := func(off int, v uint64) { *(*uint64)(unsafe.Pointer(&st[off])) = v }
-	put(0, 1)                // st_dev
+	put(0, mountOf(ino).dev) // st_dev
 	put(8, uint64(ino)+1)    // st_ino
 	put(16, uint64(n.nlink)) // st_nlink
 	*(*uint32)(unsafe.Pointer(&st[24])) = n.mode
@@ -459,6 +477,9 @@ func sysGetdents64(t *thread, f *Frame) int64 {
 	if !dir.isDir() {
 		return errno(linux.ENOTDIR)
 	}
+	if of.ino == procFdDir {
+		refreshFdDir()
+	}
 	buf, ok := userBytes(uintptr(f.RSI), uintptr(f.RDX), true)
 	if !ok {
 		return errno(linux.EFAULT)
@@ -558,7 +579,7 @@ func mkdirAt(t *thread, dirfd uint64, path uintptr, mode uint32) int64 {
 	if r.dir < 0 || len(r.last) == 0 {
 		return errno(linux.ENOENT)
 	}
-	ino, e := newInode(r.dir, r.last, sIFDIR|mode&modeMax&^umask)
+	ino, e := createIn(r.dir, r.last, sIFDIR|mode&modeMax&^umask)
 	if e != 0 {
 		return errno(e)
 	}
@@ -593,6 +614,11 @@ func unlinkAt(t *thread, dirfd uint64, path uintptr, rmdir bool) int64 {
 	if r.vol != 0 {
 		p := volPathOf(&r)
 		return volUnlink(t, &p, rmdir)
+	}
+	// Linux asks the mount for write access before it looks the name up:
+	// on a read-only mount even a missing name is EROFS.
+	if e := writable(r.dir); e != 0 {
+		return errno(e)
 	}
 	if r.ino < 0 {
 		return errno(linux.ENOENT)
@@ -653,18 +679,30 @@ func renameAt(t *thread, olddirfd uint64, oldpath uintptr, newdirfd uint64, newp
 		dst := volPathOf(&to)
 		return volRename(t, &src, &dst, noreplace)
 	}
-	if from.ino < 0 {
-		return errno(linux.ENOENT)
-	}
-	if from.ino == rootIno || isDots(from.last) {
-		return errno(linux.EBUSY) // "." and ".." are not names that can move
-	}
+	// Keep from's fields: the second lookup reuses the last-name buffer.
+	fromIno, fromName, fromDir := from.ino, from.name, from.dir
+	fromDots := isDots(from.last)
 	to, e := lookupAt(newdirfd, newpath, false)
 	if e != 0 {
 		return errno(e)
 	}
 	if to.vol != 0 {
-		return errno(linux.EXDEV)
+		return errno(linux.EXDEV) // from the tree in memory into a volume
+	}
+	// As Linux: two mounts first (EXDEV), then a read-only one (EROFS),
+	// before the names themselves.
+	if e := sameMount(fromDir, to.dir); e != 0 {
+		return errno(e)
+	}
+	if e := writable(fromDir); e != 0 {
+		return errno(e)
+	}
+	from.ino, from.name, from.dir = fromIno, fromName, fromDir
+	if from.ino < 0 {
+		return errno(linux.ENOENT)
+	}
+	if from.ino == rootIno || fromDots {
+		return errno(linux.EBUSY) // "." and ".." are not names that can move
 	}
 	if to.ino == rootIno || isDots(to.last) {
 		return errno(linux.EBUSY)
@@ -797,7 +835,7 @@ func symlinkAt(t *thread, target uintptr, dirfd uint64, path uintptr) int64 {
 	if r.dir < 0 || len(r.last) == 0 {
 		return errno(linux.ENOENT)
 	}
-	ino, e := newInode(r.dir, r.last, sIFLNK|0o777)
+	ino, e := createIn(r.dir, r.last, sIFLNK|0o777)
 	if e != 0 {
 		return errno(e)
 	}
@@ -859,18 +897,25 @@ func sysTruncate(t *thread, f *Frame) int64 {
 	case int64(f.RSI) < 0:
 		return errno(linux.EINVAL)
 	}
+	if e := writable(r.ino); e != 0 {
+		return errno(e)
+	}
 	return errno(truncatePages(&inodes[r.ino], int64(f.RSI)))
 }
 
-// sysFsync implements fsync(2), fdatasync(2) and syncfs(2). Files in memory
-// are as durable as they can be once written: nothing to do. A file on a
-// volume is synced on the host (sys_volume.go).
+// sysFsync implements fsync(2), fdatasync(2) and syncfs(2). Stores through
+// shared mappings of the file are written back first (filemap.go). Files in
+// memory are then as durable as they can be; a file on a volume is synced on
+// the host (sys_volume.go).
 func sysFsync(t *thread, f *Frame) int64 {
 	if getFD(f.RDI) == nil {
 		return errno(linux.EBADF)
 	}
 	if vf := volFileOf(f.RDI); vf != nil {
 		return volFsync(t, vf, t.sysnr == linux.SYS_FDATASYNC)
+	}
+	if kind, id, ok := pagerOf(getFD(f.RDI)); ok {
+		return errno(syncFile(t, kind, id))
 	}
 	return 0
 }
@@ -889,10 +934,13 @@ func sysFaccessat2(t *thread, f *Frame) int64 {
 	if r.ino < 0 {
 		return errno(linux.ENOENT)
 	}
-	const xOK = 1
+	const xOK, wOK = 1, 2
 	n := &inodes[r.ino]
 	if f.RDX&xOK != 0 && !n.isDir() && n.mode&0o111 == 0 {
 		return errno(linux.EACCES)
+	}
+	if f.RDX&wOK != 0 && (n.isReg() || n.isDir() || n.isLink()) {
+		return errno(writable(r.ino))
 	}
 	return 0
 }
@@ -912,6 +960,9 @@ func sysAccess(t *thread, f *Frame) int64 {
 
 // chmodInode sets permission bits.
 func chmodInode(ino int32, mode uint64) int64 {
+	if e := writable(ino); e != 0 {
+		return errno(e)
+	}
 	n := &inodes[ino]
 	n.mode = n.mode&sIFMT | uint32(mode)&modeMax
 	n.ctime = walltime()
@@ -957,6 +1008,9 @@ func sysChmod(t *thread, f *Frame) int64 {
 
 // chownInode sets the owner; -1 leaves a field as it is.
 func chownInode(ino int32, uid, gid uint64) int64 {
+	if e := writable(ino); e != 0 {
+		return errno(e)
+	}
 	n := &inodes[ino]
 	if int32(uid) != -1 {
 		n.uid = uint32(uid)
@@ -1030,6 +1084,9 @@ func sysUtimensat(t *thread, f *Frame) int64 {
 			return errno(linux.ENOENT)
 		}
 		ino = r.ino
+	}
+	if e := writable(ino); e != 0 {
+		return errno(e)
 	}
 	now := walltime()
 	times := [2]int64{now, now}
@@ -1130,7 +1187,10 @@ func sysFstatfs(t *thread, f *Frame) int64 {
 	if vf := volFileOf(f.RDI); vf != nil {
 		return volStatfs(t, nil, vf, uintptr(f.RSI))
 	}
-	return statfs(uintptr(f.RSI))
+	if of, _ := fileOf(f.RDI); of != nil {
+		return statfs(uintptr(f.RSI), mountOf(of.ino))
+	}
+	return statfs(uintptr(f.RSI), &mounts[0])
 }
 
 // sysStatfs implements statfs(2).
@@ -1146,19 +1206,35 @@ func sysStatfs(t *thread, f *Frame) int64 {
 	if r.ino < 0 {
 		return errno(linux.ENOENT)
 	}
-	return statfs(uintptr(f.RSI))
+	return statfs(uintptr(f.RSI), mountOf(r.ino))
 }
 
-func statfs(addr uintptr) int64 {
+// statfs writes struct statfs for mount m: a tmpfs with a limit counts
+// its pages against it, others against memory.
+func statfs(addr uintptr, m *mount) int64 {
+	const stValid, stRdonly = 0x20, 0x1
 	var st [15]uint64 // struct statfs, amd64: 120 bytes
-	st[0] = tmpfsMagic
+	st[0] = m.magic
 	st[1] = pageSize                        // f_bsize
 	st[2] = uint64(usedFrames + freeFrames) // f_blocks
 	st[3] = uint64(freeFrames)              // f_bfree
-	st[4] = uint64(freeFrames)              // f_bavail
-	st[5] = maxInodes                       // f_files
-	st[8] = nameMax                         // f_namelen
-	st[9] = pageSize                        // f_frsize
+	if m.limit > 0 {
+		st[2] = uint64(m.limit)
+		st[3] = uint64(m.limit - m.pages)
+		if st[3] > uint64(freeFrames) {
+			st[3] = uint64(freeFrames)
+		}
+	}
+	st[4] = st[3]                // f_bavail
+	st[5] = maxInodes            // f_files
+	st[6] = uint64(freeInodes()) // f_ffree
+	st[7] = m.dev                // f_fsid
+	st[8] = nameMax              // f_namelen
+	st[9] = pageSize             // f_frsize
+	st[10] = stValid             // f_flags
+	if m.readOnly {
+		st[10] |= stRdonly
+	}
 	if !copyOut(addr, (*[120]byte)(unsafe.Pointer(&st))[:]) {
 		return errno(linux.EFAULT)
 	}
@@ -1317,8 +1393,15 @@ func linkAt(t *thread, olddirfd uint64, oldpath uintptr, newdirfd uint64, newpat
 	if to.dir < 0 || len(to.last) == 0 || to.hasDir {
 		return errno(linux.ENOENT)
 	}
+	// Linux makes the new name first (EROFS), then compares mounts (EXDEV).
+	if e := writable(to.dir); e != 0 {
+		return errno(e)
+	}
+	if e := sameMount(from.ino, to.dir); e != 0 {
+		return errno(e)
+	}
 	b := &inodes[from.ino]
-	ent, e := newInode(to.dir, to.last, b.mode)
+	ent, e := createIn(to.dir, to.last, b.mode)
 	if e != 0 {
 		return errno(e)
 	}

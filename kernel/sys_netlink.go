@@ -121,7 +121,7 @@ func netlinkSend(fd uint64, buf, n uint64) int64 {
 	case rtmGetAddr:
 		if family == 0 || family == afInet {
 			w.addr(seq, 1, afInet, 8, scopeHost, []byte{127, 0, 0, 1}, "lo")
-			if nic.present {
+			if nic.present && addressed() {
 				w.addr(seq, 2, afInet, netcfg.prefix, 0, netcfg.ip[:], "eth0")
 			}
 		}

@@ -270,7 +270,7 @@ func mknodAt(dirfd uint64, path uintptr, mode uint32) int64 {
 	if r.dir < 0 || len(r.last) == 0 {
 		return errno(linux.ENOENT)
 	}
-	if _, e := newInode(r.dir, r.last, typ|mode&modeMax&^umask); e != 0 {
+	if _, e := createIn(r.dir, r.last, typ|mode&modeMax&^umask); e != 0 {
 		return errno(e)
 	}
 	return 0

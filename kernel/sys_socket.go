@@ -32,6 +32,9 @@ const (
 	nrMoteNetOpen     = 0x4d05 // (mac *[6]byte): the network device's eventfd
 	nrMoteNetRecv     = 0x4d06 // (buf, len): one received Ethernet frame
 	nrMoteNetSend     = 0x4d07 // (frame, len): one Ethernet frame to send
+	// 0x4d08-0x4d0c are the agent's (kernel/abi/mote); the service's calls
+	// go on past them.
+	nrMoteNetConfig = 0x4d20 // (report *leaseReport): what DHCP found
 )
 
 // serviceRequest is what moteNextRequest hands the service; the layout is
@@ -585,6 +588,8 @@ func serviceCall(t *thread, f *Frame, nr uint64) int64 {
 		return sysMoteNetRecv(t, f)
 	case nrMoteNetSend:
 		return sysMoteNetSend(t, f)
+	case nrMoteNetConfig:
+		return sysMoteNetConfig(t, f)
 	}
 	return sysMoteSetReady(t, f)
 }

@@ -78,6 +78,9 @@ func sysExitGroup(t *thread, f *Frame) int64 {
 // exitGroup reports the exit status on the kernel channel, where it is
 // exact, then through isa-debug-exit, and stops the machine.
 func exitGroup(status int) {
+	// Stores through shared mappings go to their pagers, which write them
+	// back as the machine stops, as Linux's page cache outlives a process.
+	harvest(userLow, userHigh)
 	syscallSummary()
 	klog.s("exit ").dec(int64(status)).nl()
 	exitMachine(status)

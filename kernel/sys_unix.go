@@ -217,7 +217,7 @@ func unixBind(fd, addr, n uint64) int64 {
 	if r.dir < 0 || len(r.last) == 0 {
 		return errno(linux.ENOENT)
 	}
-	ino, e := newInode(r.dir, r.last, sIFSOCK|0o777&^umask)
+	ino, e := createIn(r.dir, r.last, sIFSOCK|0o777&^umask)
 	if e != 0 {
 		return errno(e)
 	}

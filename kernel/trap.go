@@ -72,8 +72,8 @@ func userException(t *thread, vec, errcode uint64) {
 	switch vec {
 	case 14: // page fault
 		addr := amd64.ReadCR2()
-		if code := handlePageFault(uintptr(addr), errcode); code != 0 {
-			forceSignal(t, linux.SIGSEGV, int32(code), addr)
+		if sig, code := handlePageFault(uintptr(addr), errcode); sig != 0 {
+			forceSignal(t, sig, code, addr)
 		}
 	case 0: // divide error
 		forceSignal(t, linux.SIGFPE, linux.FPE_INTDIV, f.RIP)

@@ -33,7 +33,7 @@ func userOK(addr, n uintptr, write bool) bool {
 	}
 	for p := lo; p < hi; p += pageSize {
 		a, _ := vmas.Find(p)
-		if !faultIn(p, a.Prot) {
+		if sig, _ := faultIn(p, a, write); sig != 0 {
 			return false
 		}
 	}

@@ -55,6 +55,8 @@ const (
 type inode struct {
 	used   bool
 	dev    uint8 // a device under /dev, for sIFCHR
+	mnt    uint8 // the mount it belongs to (mount.go)
+	gen    uint8 // a file of /proc made on open (procfs.go); genNone if not
 	mode   uint32
 	parent int32 // the directory holding this name; -1 when unlinked
 	name   span  // in namePool
@@ -123,6 +125,9 @@ func newInode(parent int32, name []byte, mode uint32) (int32, linux.Errno) {
 		}
 		now := walltime()
 		*n = inode{used: true, mode: mode, parent: parent, name: s, nlink: 1, atime: now, mtime: now, ctime: now}
+		if parent >= 0 {
+			n.mnt = inodes[parent].mnt
+		}
 		if n.isDir() {
 			n.nlink = 2
 		}
@@ -320,6 +325,9 @@ func resolveDepth(start int32, path []byte, follow bool, depth int, linkBuf []by
 				entry = rootIno
 			}
 		default:
+			if res.ino == procFdDir {
+				refreshFdDir()
+			}
 			entry = lookup(res.ino, comp)
 		}
 		next := body(entry)
@@ -482,7 +490,15 @@ func materialize(n *inode) linux.Errno {
 	src, size := n.roData, n.size
 	n.roData = 0
 	n.size = 0
-	_, e := writeAt(n, unsafe.Slice((*byte)(unsafe.Pointer(src)), size), 0)
+	k, e := writeAt(n, unsafe.Slice((*byte)(unsafe.Pointer(src)), size), 0)
+	if e == 0 && int64(k) < size {
+		e = linux.ENOSPC
+	}
+	if e != 0 {
+		// Out of room: the file stays as it was, read from the module.
+		truncatePages(n, 0)
+		n.roData, n.size = src, size
+	}
 	return e
 }
 
@@ -495,6 +511,9 @@ func writeAt(n *inode, buf []byte, off int64) (int, linux.Errno) {
 	if off+int64(len(buf)) > maxFileSize || off+int64(len(buf)) < off {
 		return 0, linux.EFBIG
 	}
+	if off > n.size {
+		zeroTail(n)
+	}
 	done := 0
 	for done < len(buf) {
 		pos := off + int64(done)
@@ -505,10 +524,7 @@ func writeAt(n *inode, buf []byte, off int64) (int, linux.Errno) {
 		}
 		slot := pageSlot(n, pg, true)
 		if slot != nil && *slot == 0 {
-			if p := allocFrame(); p != 0 {
-				clearPage(p)
-				*slot = p
-			}
+			*slot = newFilePage(n)
 		}
 		if slot == nil || *slot == 0 {
 			if done == 0 {
@@ -527,6 +543,23 @@ func writeAt(n *inode, buf []byte, off int64) (int, linux.Errno) {
 	return done, 0
 }
 
+// newFilePage returns a zeroed frame for a page of n's contents, charged to
+// its mount; 0 when the mount is at its limit or memory is out. Every page
+// a file holds comes from here, so that truncatePages can give it back.
+func newFilePage(n *inode) uintptr {
+	m := &mounts[n.mnt]
+	if !chargePage(m) {
+		return 0
+	}
+	p := allocFrame()
+	if p == 0 {
+		unchargePage(m)
+		return 0
+	}
+	clearPage(p)
+	return p
+}
+
 // truncatePages sets the size of n, freeing the pages past it.
 func truncatePages(n *inode, size int64) linux.Errno {
 	if n.roData != 0 {
@@ -542,10 +575,16 @@ func truncatePages(n *inode, size int64) linux.Errno {
 		return linux.EFBIG
 	}
 	keep := (size + pageSize - 1) / pageSize
+	if size > n.size {
+		zeroTail(n)
+	} else {
+		unmapFilePages(pagerMem, inodeIndex(n), keep)
+	}
 	for pg := keep; pg < (n.size+pageSize-1)/pageSize; pg++ {
 		if slot := pageSlot(n, pg, false); slot != nil && *slot != 0 {
 			freeFrame(*slot)
 			*slot = 0
+			unchargePage(&mounts[n.mnt])
 		}
 	}
 	if size%pageSize != 0 {
@@ -565,6 +604,21 @@ func truncatePages(n *inode, size int64) linux.Errno {
 	n.mtime = walltime()
 	n.ctime = n.mtime
 	return 0
+}
+
+// zeroTail zeroes the last page of n past its end, before the file grows:
+// a shared mapping may have stored there, and those bytes must not appear
+// in the file (Linux drops them too).
+func zeroTail(n *inode) {
+	if n.size%pageSize == 0 || n.roData != 0 {
+		return
+	}
+	if slot := pageSlot(n, n.size/pageSize, false); slot != nil && *slot != 0 {
+		tail := unsafe.Slice((*byte)(unsafe.Pointer(*slot)), pageSize)[n.size%pageSize:]
+		for i := range tail {
+			tail[i] = 0
+		}
+	}
 }
 
 // freeIndirect frees an indirect frame of the given depth whose entries
@@ -587,6 +641,7 @@ func freeIndirect(slot *uintptr, depth int) {
 
 func fsInit() {
 	inodes[rootIno] = inode{used: true, mode: sIFDIR | 0o755, parent: rootIno, nlink: 2}
+	rootMount()
 	now := walltime()
 	inodes[rootIno].atime, inodes[rootIno].mtime, inodes[rootIno].ctime = now, now, now
 	dev := mkdirAll([]byte("/dev"))
@@ -598,8 +653,10 @@ func fsInit() {
 			inodes[ino].dev = d.dev
 		}
 	}
+	addMount(dev, mkDev, false, 0)
 	if tmp := mkdirAll([]byte("/tmp")); tmp >= 0 {
 		inodes[tmp].mode = sIFDIR | 0o1777
+		addMount(tmp, mkTmpfs, false, tmpfsPages())
 	}
 	// The directories and /etc files programs expect of a Linux system.
 	for _, d := range [...]string{"/etc", "/usr/bin", "/usr/lib", "/var/tmp", "/home", "/root"} {
@@ -617,29 +674,23 @@ func fsInit() {
 		}
 	}
 	// The host name, where programs look for it: /etc/hostname, and
-	// /proc/sys/kernel/hostname (os.Hostname reads that before uname).
+	// /proc/sys/kernel/hostname (procfs.go).
 	if ino, e := newInode(etc, []byte("hostname"), sIFREG|0o644); e == 0 {
 		writeAt(&inodes[ino], hostName(), 0)
 		writeAt(&inodes[ino], []byte("\n"), inodes[ino].size)
 	}
-	if k := mkdirAll([]byte("/proc/sys/kernel")); k >= 0 {
-		if ino, e := newInode(k, []byte("hostname"), sIFREG|0o444); e == 0 {
-			writeAt(&inodes[ino], hostName(), 0)
-			writeAt(&inodes[ino], []byte("\n"), inodes[ino].size)
-		}
-	}
-
-	// /proc/self/exe names the program, as os.Executable reads it. The image
-	// holds no file of the program itself: exec of it fails, as exec does.
-	if self := mkdirAll([]byte("/proc/self")); self >= 0 && nargv > 0 {
-		if ino, e := newInode(self, []byte("exe"), sIFLNK|0o777); e == 0 {
-			writeAt(&inodes[ino], argv[0].bytes(), 0)
-		}
-	}
+	procInit()
 	cwdIno = rootIno
 	if len(cwd.bytes()) > 0 && cwd.bytes()[0] == '/' {
 		if d := mkdirAll(cwd.bytes()); d >= 0 {
 			cwdIno = d
+		}
+	}
+	// rw= directories are writable, their image files included: a tmpfs
+	// that starts with what the image has there.
+	for i := 0; i < nrw; i++ {
+		if p := rwPaths[i].bytes(); len(p) > 0 && p[0] == '/' {
+			addMount(mkdirAll(p), mkTmpfs, false, tmpfsPages())
 		}
 	}
 	if initrd.end > initrd.start {
@@ -842,8 +893,10 @@ func octal(b []byte) uint64 {
 // without a network, 127.0.1.1 as Debian has it.
 func hostsInit() {
 	if nic.present {
-		var buf [15]byte
-		addHost(buf[:formatIPv4(&netcfg.ip, buf[:])], hostName())
+		if addressed() { // a DHCP guest's line comes with its lease (hostsSelf)
+			var buf [15]byte
+			addHost(buf[:formatIPv4(&netcfg.ip, buf[:])], hostName())
+		}
 		if !netcfg.custom {
 			addHost([]byte("10.0.2.2"), []byte("host.mote.internal"))
 		}

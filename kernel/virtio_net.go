@@ -29,15 +29,6 @@ type netDevice struct {
 
 var nic = netDevice{event: -1}
 
-// netcfg is the guest's IPv4 configuration: QEMU's user network unless the
-// command line gives ip= (and gw=, dns=), as mote run --ip does on a tap.
-var netcfg = struct {
-	ip, gw, dns [4]byte
-	prefix      uint8
-	custom      bool // ip= was given: not the user-mode network
-	haveDNS     bool
-}{ip: [4]byte{10, 0, 2, 15}, gw: [4]byte{10, 0, 2, 2}, dns: [4]byte{10, 0, 2, 3}, prefix: 24, haveDNS: true}
-
 // netInit finds a virtio-net device, on microvm's virtio-mmio or q35's PCI
 // bus, and sets it up. Without one the guest simply has no network device.
 func netInit() {
@@ -57,17 +48,9 @@ func netInit() {
 		mmioIRQInit()
 	}
 	logRecord().s("virtio-net at ").hex(uint64(t.base)).s(": network device ready").nl()
-	// The user-mode network resolves names at 10.0.2.3; another has dns=,
-	// or no resolver.
-	if etc := lookup(rootIno, []byte("etc")); etc >= 0 && netcfg.haveDNS {
-		if ino, e := newInode(etc, []byte("resolv.conf"), sIFREG|0o644); e == 0 {
-			var line [32]byte
-			n := copy(line[:], "nameserver ")
-			n += formatIPv4(&netcfg.dns, line[n:])
-			line[n] = '\n'
-			writeAt(&inodes[ino], line[:n+1], 0)
-		}
-	}
+	// The user-mode network resolves names at 10.0.2.3; a tap has dns=, or
+	// DHCP's name servers later, or none.
+	writeResolvConf()
 }
 
 func (d *netDevice) setup() bool {
@@ -110,7 +93,7 @@ func virtioInterrupt() {
 }
 
 // sysMoteNetOpen gives the service the device's MAC address, the guest's
-// address, prefix and gateway, and the eventfd that tells it frames
+// address, prefix and gateway (or that DHCP is to find them), and the eventfd that tells it frames
 // arrived; ENODEV when there is no device.
 func sysMoteNetOpen(t *thread, f *Frame) int64 {
 	if !nic.present {
@@ -119,10 +102,13 @@ func sysMoteNetOpen(t *thread, f *Frame) int64 {
 	if nic.event >= 0 {
 		return errno(linux.EBUSY)
 	}
-	// struct { mac [6]byte; prefix, _ uint8; ip, gw [4]byte }
+	// struct { mac [6]byte; prefix, dhcp uint8; ip, gw [4]byte }
 	var cfg [16]byte
 	copy(cfg[:6], nic.mac[:])
 	cfg[6] = netcfg.prefix
+	if netcfg.dhcp {
+		cfg[7] = 1 // no address yet: the service asks a DHCP server
+	}
 	copy(cfg[8:12], netcfg.ip[:])
 	copy(cfg[12:16], netcfg.gw[:])
 	if !copyOut(uintptr(f.RDI), cfg[:]) {

@@ -160,7 +160,7 @@ mote and its files are never modified.`,
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
 		return &StatusError{Code: 2, Msg: err.Error() + " (see: " + cmd.CommandPath() + " --help)"}
 	})
-	root.AddCommand(newBuildCommand(c), newRunCommand(c), newTestCommand(c),
+	root.AddCommand(newBuildCommand(c), newRunCommand(c), newTestCommand(c), newInitCommand(c),
 		newPsCommand(c), newLogsCommand(c), newStopCommand(c), newKillCommand(c),
 		newRmCommand(c), newInspectCommand(c), newSuperviseCommand(c),
 		newDebugCommand(c), newMetricsCommand(c), newStatsCommand(c), newPprofCommand(c),

@@ -53,6 +53,7 @@ func normalize(s string) string {
 		{`-accel (kvm|tcg) -cpu (host|max)`, "-accel ACCEL -cpu CPU"},
 		{`path=\S+/mote-run-XXXXXX/`, "path=RUNDIR/"},
 		{`cwd=\S+?/testdata/`, "cwd=.../testdata/"},
+		{`rw=\S+?/testdata/`, "rw=.../testdata/"},
 		{`-bios \S+|-fw_cfg \S+`, "FIRMWARE"},
 	} {
 		s = regexp.MustCompile(r.re).ReplaceAllString(s, r.with)
@@ -91,7 +92,7 @@ func TestDryRun(t *testing.T) {
 }
 
 func TestHelp(t *testing.T) {
-	for _, cmd := range []string{"", "build", "run", "test", "compare"} {
+	for _, cmd := range []string{"", "build", "run", "test", "compare", "init"} {
 		args := []string{"--help"}
 		if cmd != "" {
 			args = []string{cmd, "--help"}
@@ -127,6 +128,7 @@ func TestErrors(t *testing.T) {
 		{"text file", []string{"run", "--dry-run", notImage}, 125, "is not a mote image (build one with: mote build"},
 		{"plain ELF", []string{"run", "--dry-run", elfOnly}, 125, "is not a mote image"},
 		{"small memory", []string{"run", "--dry-run", "-m", "4M", "../../examples/hello"}, 2, "-m 4M is below the 8M a mote guest needs to boot"},
+		{"bad tmpfs size", []string{"run", "--dry-run", "--tmpfs-size", "lots", "../../examples/hello"}, 2, `--tmpfs-size "lots": want a size such as 64M`},
 		{"bad memory", []string{"run", "--dry-run", "-m", "lots", "../../examples/hello"}, 2, `bad memory size "lots"`},
 		{"no qemu", []string{"run", "../../examples/hello"}, 125, "apt-get install qemu-system-x86"},
 		{"bad env", []string{"run", "--dry-run", "-e", "=x", "../../examples/hello"}, 2, "want KEY=VALUE"},

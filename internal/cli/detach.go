@@ -36,6 +36,7 @@ type bootConfig struct {
 	QEMU    string   `json:"qemu"`
 	Argv    []string `json:"argv"`
 	Env     []string `json:"env,omitempty"`
+	Cwd     string   `json:"cwd,omitempty"`
 	Memory  string   `json:"memory"`
 	Machine string   `json:"machine"`
 	Accel   string   `json:"accel"`
@@ -83,17 +84,6 @@ func runDetached(ctx context.Context, c *CLI, opts *runOptions) error {
 			return nameTaken(opts.name)
 		}
 	}
-	for _, spec := range opts.publish {
-		p, err := usernet.ParsePublish(spec)
-		if err != nil {
-			return &StatusError{Code: exitFailure, Msg: err.Error()}
-		}
-		// The supervisor takes the port when the guest boots; a port taken already is
-		// refused here, before a doomed instance is made.
-		if err := p.CheckFree(); err != nil {
-			return &StatusError{Code: exitMote, Msg: err.Error()}
-		}
-	}
 	if opts.metricsAddr != "" {
 		// The supervisor listens when the guest boots; a port taken already is refused here.
 		ln, err := listenMetrics(opts.metricsAddr)
@@ -106,13 +96,25 @@ func runDetached(ctx context.Context, c *CLI, opts *runOptions) error {
 	if err != nil {
 		return err
 	}
+	// After resolveRun, which adds the ports of the package's manifest.
+	for _, spec := range opts.publish {
+		p, err := usernet.ParsePublish(spec)
+		if err != nil {
+			return &StatusError{Code: exitFailure, Msg: err.Error()}
+		}
+		// The supervisor takes the port when the guest boots; a port taken already is
+		// refused here, before a doomed instance is made.
+		if err := p.CheckFree(); err != nil {
+			return &StatusError{Code: exitMote, Msg: err.Error()}
+		}
+	}
 	// Chosen here, so that the note about TCG shows on the terminal once.
 	accel, err := c.pickAccel(&opts.vmOptions)
 	if err != nil {
 		return err
 	}
 	cfg, err := json.Marshal(bootConfig{
-		QEMU: binary, Argv: guest.argv, Env: guest.env, Memory: guest.memory,
+		QEMU: binary, Argv: guest.argv, Env: guest.env, Cwd: guest.cwd, Memory: guest.memory,
 		Machine: opts.machine, Accel: accel, Network: guest.network, Publish: opts.publish,
 		Net: opts.net, IP: opts.ip, GW: opts.gw, DNS: opts.dns,
 		Verbose: opts.verbose, Trace: opts.trace != "", Summary: opts.summary, MetricsAddr: opts.metricsAddr,
@@ -340,6 +342,7 @@ func runSupervise(ctx context.Context, c *CLI, name string) error {
 			started:     s.started,
 			gdb:         qemu.GDBUnix(gdbPath),
 			metricsAddr: cfg.MetricsAddr, name: st.Name,
+			cwd: cfg.Cwd,
 		}
 		s.mu.Lock()
 		s.st.Started, s.st.Finished, s.st.Error = time.Now().UTC(), time.Time{}, ""

@@ -46,6 +46,9 @@ type vmOptions struct {
 	// kernelArgs are extra key=value pairs for the kernel command line (hidden; tests use
 	// crashtest=1).
 	kernelArgs []string
+	// tmpfsSize limits /tmp (tmpsize= on the kernel command line); "" leaves the kernel's
+	// default, a quarter of the guest's memory.
+	tmpfsSize string
 }
 
 // bind binds the flags; verboseShort is --verbose's one-letter form ("" for none: run's -v
@@ -60,12 +63,13 @@ func (o *vmOptions) bind(cmd *cobra.Command, defaultMem, verboseShort string) {
 	f.Var((*traceDest)(&o.trace), "trace", "log every system call the program makes, as strace does, on stderr or, with --trace=FILE, in FILE")
 	f.Lookup("trace").NoOptDefVal = traceStderr
 	f.BoolVar(&o.summary, "syscall-summary", false, "print a count of system calls, errors and time per call on stderr when the program exits, as strace -c -w does")
+	f.StringVar(&o.tmpfsSize, "tmpfs-size", "", "limit the guest's /tmp to `SIZE`, e.g. 64M (default: a quarter of its memory); writes past it fail with ENOSPC")
 	f.StringArrayVar(&o.kernelArgs, "kernel-arg", nil, "add `KEY=VALUE` to the kernel command line (for testing the kernel)")
 	f.MarkHidden("kernel-arg")
-	f.StringVar(&o.net, "net", "", "the guest's network: user (mote's user-mode network, the default) or tap:`IFNAME` (a host tap device; needs --ip)")
-	f.StringVar(&o.ip, "ip", "", "the guest's address on a tap network, `CIDR` such as 10.9.0.2/24")
-	f.StringVar(&o.gw, "gw", "", "the guest's default gateway on a tap network, an `IP`")
-	f.StringVar(&o.dns, "dns", "", "the name server for the guest on a tap network, an `IP`")
+	f.StringVar(&o.net, "net", "", "the guest's network: user (mote's user-mode network, the default) or tap:`IFNAME` (a host tap device; the guest's address by DHCP, or --ip)")
+	f.StringVar(&o.ip, "ip", "", "the guest's address on a tap network, `CIDR` such as 10.9.0.2/24 (default: ask a DHCP server)")
+	f.StringVar(&o.gw, "gw", "", "the guest's default gateway on a tap network with --ip, an `IP`")
+	f.StringVar(&o.dns, "dns", "", "the name server for the guest on a tap network with --ip, an `IP`")
 	f.StringArrayVarP(&o.publish, "publish", "p", nil, "publish a guest port on the host: `[HOSTIP:]HOSTPORT:GUESTPORT[/udp]` (repeatable; gives the guest a network device on mote's user-mode network)")
 }
 
@@ -83,6 +87,8 @@ type runOptions struct {
 	restart string
 
 	metricsAddr string
+
+	imageFlags
 }
 
 func newRunCommand(c *CLI) *cobra.Command {
@@ -105,6 +111,12 @@ The first argument is a package (as for mote build, which run does first) or an 
 by mote build. ARGS after -- become the program's arguments (os.Args[1:]); without them the
 image's default arguments apply.
 
+A package's manifest, mote.yaml beside it (or -f FILE), gives its name, arguments,
+environment, memory, ports, volumes, files to copy into the image and working directory
+(see mote build --help and mote init). Flags override it: -e by variable; -m, --workdir,
+-p and -- ARGS replace what it says; --copy adds to its copy entries. An image carries what
+was built into it: name, arguments, environment, memory, working directory and files.
+
 --trace logs every system call the program makes, as strace -f -T prints them: thread, name,
 decoded arguments, result or errno, and duration. It goes to stderr, or to FILE with
 --trace=FILE (the = is needed). --syscall-summary prints a table of calls, errors and time per
@@ -118,9 +130,11 @@ registers and symbolized kernel and program backtraces.`,
 		Example: `  mote run ./examples/hello -- world
   mote run -e GREETING=hi -m 256M ./examples/hello -- world
   mote run --machine q35 --accel tcg hello.img
+  mote run -p 8080:8080 --copy ./static:/srv/www --workdir /srv ./cmd/server
   mote run --dry-run ./examples/hello
   mote run --trace=hello.trace --syscall-summary ./examples/hello
   mote run -d --name web -p 8080:8080 ./examples/http
+  mote run --net tap:tap0 ./examples/http        # on a host tap device, its address by DHCP (root)
   mote run -d --restart on-failure:3 ./cmd/worker`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			n := cmd.ArgsLenAtDash()
@@ -152,6 +166,7 @@ registers and symbolized kernel and program backtraces.`,
 	cmd.Flags().StringVar(&opts.name, "name", "", "name the background instance (default: the image's name and a random suffix)")
 	cmd.Flags().StringVar(&opts.restart, "restart", "no", "restart `POLICY` of a background instance: no, on-failure[:N] or always")
 	cmd.Flags().StringVar(&opts.metricsAddr, "metrics-addr", "", "serve the guest's metrics for Prometheus on http://`[HOST:]PORT`/metrics, labelled with its name")
+	opts.imageFlags.bindImage(cmd)
 	return cmd
 }
 
@@ -187,7 +202,10 @@ func (c *CLI) resolveRun(ctx context.Context, opts *runOptions) (string, guestSp
 		binary = qemu.Binary
 	}
 
-	imgPath, m, err := c.imageFor(ctx, opts.target)
+	if err := opts.checkWorkdir(); err != nil {
+		return "", guestSpec{}, nil, err
+	}
+	imgPath, m, err := c.imageFor(ctx, opts)
 	if err != nil {
 		return "", guestSpec{}, nil, err
 	}
@@ -200,15 +218,41 @@ func (c *CLI) resolveRun(ctx context.Context, opts *runOptions) (string, guestSp
 		hostname: m.Name,
 		argv:     append([]string{m.Name}, args...),
 		env:      mergeEnv(m.Env, env),
+		cwd:      firstNonEmpty(opts.workdir, m.Workdir),
 		memory:   firstNonEmpty(opts.memory, m.Memory, defaultMemory),
 		// An app with sockets gets a network device.
 		network: m.Network,
 		volumes: mounts,
 	}
+	if err := checkFilesFit(m, guest.memory); err != nil {
+		return "", guestSpec{}, nil, err
+	}
 	return binary, guest, m, nil
 }
 
-// guestSpec is one guest to boot.
+// checkFilesFit refuses a memory size that the image's files would fill: they sit in guest
+// memory from boot to exit.
+func checkFilesFit(m *image.Manifest, memory string) error {
+	if m.Files == nil {
+		return nil
+	}
+	mem, err := image.ParseMemory(memory)
+	if err != nil {
+		return nil // reported with the other memory checks
+	}
+	need := uint64(m.Files.Size) + image.MinMemory
+	if mem < need {
+		return &StatusError{Code: exitFailure, Msg: fmt.Sprintf("the image's files take %s of guest memory, more than -m %s leaves the program: use -m %s or more",
+			image.HumanSize(m.Files.Size), memory, biggerMemory(image.FormatMemory(need)))}
+	}
+	return nil
+}
+
+// imageFilesName is the file in a run's directory that holds the image's files for QEMU.
+const imageFilesName = "files.tar"
+
+// guestSpec is one guest to boot. Its initrd is the PVH module given by the caller (mote
+// test's package files); without one, boot hands the guest the image's own files, if any.
 type guestSpec struct {
 	image    string
 	hostname string // the guest's host name; empty: the kernel's default, mote
@@ -216,6 +260,9 @@ type guestSpec struct {
 	argv     []string
 	env      []string
 	cwd      string
+	// writable are directories of the image the guest may write in (rw=); the rest
+	// of the root is read-only.
+	writable []string
 	memory   string
 	network  bool
 	volumes  []volume.Mount
@@ -262,10 +309,23 @@ func (c *CLI) boot(ctx context.Context, binary string, o *vmOptions, g guestSpec
 	if err := cfg.Validate(); err != nil {
 		return &StatusError{Code: exitFailure, Msg: err.Error()}
 	}
+	// The image's own files go to the guest as its PVH module: QEMU reads a module only from a
+	// file of its own, so they are copied out of the image for the run.
+	var files *image.RootInfo
+	if g.initrd == "" {
+		m, err := image.ReadManifest(g.image)
+		if err != nil {
+			return &StatusError{Code: exitMote, Msg: fmt.Sprintf("%s: %v", g.image, err)}
+		}
+		files = m.Files
+	}
 	if o.dryRun {
 		cfg.RunDir = filepath.Join(os.TempDir(), "mote-run-XXXXXX")
 		if network {
 			cfg.NetSocket = filepath.Join(cfg.RunDir, "net.sock")
+		}
+		if files != nil {
+			cfg.Initrd = filepath.Join(cfg.RunDir, imageFilesName)
 		}
 		fmt.Fprintln(c.Out, qemu.ShellQuote(append([]string{binary}, cfg.Args()...)))
 		return nil
@@ -276,6 +336,12 @@ func (c *CLI) boot(ctx context.Context, binary string, o *vmOptions, g guestSpec
 	}
 	defer os.RemoveAll(runDir)
 	cfg.RunDir = runDir
+	if files != nil {
+		cfg.Initrd = filepath.Join(runDir, imageFilesName)
+		if _, err := image.ExtractFiles(g.image, cfg.Initrd); err != nil {
+			return &StatusError{Code: exitMote, Msg: err.Error()}
+		}
+	}
 	stdout, stderr := c.Out, c.Err
 	if g.stdout != nil {
 		stdout = g.stdout
@@ -329,6 +395,11 @@ func (c *CLI) boot(ctx context.Context, binary string, o *vmOptions, g guestSpec
 			g.record(r)
 		}
 		tracer.record(r)
+		if r.Kind == "log" && strings.HasPrefix(r.Text, "dhcp: ") {
+			// On a tap without --ip, this is how the user learns where the guest is.
+			fmt.Fprintf(stderr, "mote: %s\n", r.Text)
+			return
+		}
 		if !o.verbose {
 			return
 		}
@@ -449,9 +520,11 @@ func biggerMemory(s string) string {
 	return image.FormatMemory(max(n*2, 256<<20))
 }
 
-// imageFor returns the image to boot for target: the file itself if it is one, or a fresh build
-// of the package, kept in mote's cache so that --dry-run shows a path that exists.
-func (c *CLI) imageFor(ctx context.Context, target string) (string, *image.Manifest, error) {
+// imageFor returns the image to boot for opts.target: the file itself if it is one, or a fresh
+// build of the package, kept in mote's cache so that --dry-run shows a path that exists. A
+// package's manifest adds its ports to opts.publish.
+func (c *CLI) imageFor(ctx context.Context, opts *runOptions) (string, *image.Manifest, error) {
+	target := opts.target
 	if st, err := os.Stat(target); err == nil && st.Mode().IsRegular() {
 		m, err := image.ReadManifest(target)
 		if err != nil {
@@ -459,6 +532,9 @@ func (c *CLI) imageFor(ctx context.Context, target string) (string, *image.Manif
 				return "", nil, &StatusError{Code: exitMote, Msg: fmt.Sprintf("%s is not a mote image (build one with: mote build -o IMAGE PKG)", target)}
 			}
 			return "", nil, &StatusError{Code: exitMote, Msg: err.Error()}
+		}
+		if flag := opts.imageFlags.given(); flag != "" {
+			return "", nil, &StatusError{Code: 2, Msg: fmt.Sprintf("%s is for building: %s is an image, built already (use it with a package, or with mote build, then run the image)", flag, target)}
 		}
 		return target, m, nil
 	}
@@ -469,6 +545,15 @@ func (c *CLI) imageFor(ctx context.Context, target string) (string, *image.Manif
 	if err != nil {
 		return "", nil, err
 	}
+	ac, err := resolveConfig(p, &opts.imageFlags)
+	if err != nil {
+		return "", nil, err
+	}
+	if len(ac.volumes) > 0 {
+		// Volumes are mounted by mote run -v, which this mote does not have yet.
+		return "", nil, &StatusError{Code: exitFailure, Msg: "the manifest's volumes need a mote with -v support; remove them to run without volumes"}
+	}
+	opts.publish = mergePorts(ac.ports, opts.publish)
 	cache, err := c.cacheDir()
 	if err != nil {
 		return "", nil, err
@@ -479,7 +564,9 @@ func (c *CLI) imageFor(ctx context.Context, target string) (string, *image.Manif
 	}
 	sum := sha256.Sum256([]byte(p.Dir))
 	out := filepath.Join(dir, image.ImageName(p, false)+"-"+hex.EncodeToString(sum[:6])+".img")
-	m, err := b.Build(ctx, image.BuildOptions{Package: p, Output: out, TmpDir: tmp})
+	bo := ac.build
+	bo.Package, bo.Output, bo.TmpDir = p, out, tmp
+	m, err := b.Build(ctx, bo)
 	if err != nil {
 		if ctx.Err() != nil {
 			return "", nil, interrupted(ctx)
@@ -569,15 +656,27 @@ func (c *CLI) guestConfig(o *vmOptions, g guestSpec) (cfg qemu.Config, tap strin
 	if g.cwd != "" {
 		params = append(params, cmdline.Param{Key: "cwd", Value: g.cwd})
 	}
+	for _, w := range g.writable {
+		params = append(params, cmdline.Param{Key: "rw", Value: w})
+	}
 	if h := hostName(g.hostname); h != "" {
 		params = append(params, cmdline.Param{Key: "hostname", Value: h})
 	}
-	if tap != "" {
+	if tap != "" && o.ip == "" {
+		params = append(params, cmdline.Param{Key: "ip", Value: "dhcp"})
+	} else if tap != "" {
 		for _, kv := range [][2]string{{"ip", o.ip}, {"gw", o.gw}, {"dns", o.dns}} {
 			if kv[1] != "" {
 				params = append(params, cmdline.Param{Key: kv[0], Value: kv[1]})
 			}
 		}
+	}
+	if o.tmpfsSize != "" {
+		n, err := image.ParseMemory(o.tmpfsSize)
+		if err != nil || n == 0 {
+			return cfg, "", &StatusError{Code: 2, Msg: fmt.Sprintf("--tmpfs-size %q: want a size such as 64M", o.tmpfsSize)}
+		}
+		params = append(params, cmdline.Param{Key: "tmpsize", Value: strconv.FormatUint(uint64(n), 10)})
 	}
 	if o.trace != "" {
 		params = append(params, cmdline.Param{Key: "trace", Value: "1"})
@@ -641,8 +740,10 @@ func tapOptions(o *vmOptions) (string, error) {
 		return "", nil
 	case !isTap || tap == "" || strings.ContainsAny(tap, ", /"):
 		return bad("--net %q: use user, or tap:IFNAME with the name of a host tap device", o.net)
+	case o.ip == "" && (o.gw != "" || o.dns != ""):
+		return bad("--net %s: --gw and --dns go with --ip; without --ip the guest asks a DHCP server, which gives the router and name servers", o.net)
 	case o.ip == "":
-		return bad("--net %s: give the guest its address with --ip CIDR (and --gw IP, --dns IP); DHCP is not supported yet", o.net)
+		return tap, nil // DHCP
 	}
 	if p, err := netip.ParsePrefix(o.ip); err != nil || !p.Addr().Is4() {
 		return bad("--ip %q: want an IPv4 address with its prefix length, e.g. 10.9.0.2/24", o.ip)

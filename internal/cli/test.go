@@ -132,7 +132,9 @@ func runTest(ctx context.Context, c *CLI, opts *testOptions) error {
 		initrd: initrd,
 		argv:   append([]string{m.Name}, TestBinaryArgs(opts.flags)...),
 		cwd:    p.Dir,
-		memory: firstNonEmpty(opts.memory, defaultTestMemory),
+		// Tests may write in their package directory, as go test lets them.
+		writable: []string{p.Dir},
+		memory:   firstNonEmpty(opts.memory, defaultTestMemory),
 	}
 	start := time.Now()
 	err = c.boot(ctx, binary, &opts.vmOptions, g)

@@ -2,6 +2,7 @@ package image
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -326,9 +327,14 @@ type BuildOptions struct {
 	Output  string // the image file to write
 	Test    bool   // build the package's test binary (go test -c) instead of a command
 	TmpDir  string // scratch directory, removed by the caller
+	// Name, if set, names the image (argv[0]); else ImageName.
+	Name    string
 	Args    []string
 	Env     []string
 	Memory  string
+	Workdir string
+	// Copies are the host files put into the image (mote build --copy).
+	Copies []Copy
 	// NoAgent leaves the agent (AgentPackage) out of a command's image: no metrics or
 	// profiles from the guest, a smaller image. Test binaries never have it.
 	NoAgent bool
@@ -348,6 +354,16 @@ func (b *Builder) Build(ctx context.Context, opts BuildOptions) (*Manifest, erro
 	}
 	if b.KernelDir == "" {
 		return nil, errors.New("no kernel source directory")
+	}
+	if opts.Workdir != "" {
+		if err := CheckDest(opts.Workdir); err != nil {
+			return nil, userErrorf("workdir: %v", err)
+		}
+	}
+	// The files first: a mistake in them shows before the compiler's minutes.
+	files, filesInfo, err := PackRoot(opts.Copies, opts.Workdir)
+	if err != nil {
+		return nil, &UserError{Msg: err.Error()}
 	}
 
 	// A kernel tree without the agent (the stand-in kernels of the tests) builds without it.
@@ -411,9 +427,9 @@ func (b *Builder) Build(ctx context.Context, opts BuildOptions) (*Manifest, erro
 	if _, err := LazyBSS(elfBytes); err != nil {
 		return nil, fmt.Errorf("trimming %s's zero-filled tail: %w", p.ImportPath, err)
 	}
-	m := &Manifest{Version: ManifestVersion, Name: ImageName(p, opts.Test), Args: opts.Args, Env: opts.Env, Memory: opts.Memory,
-		Network: p.UsesSockets(opts.Test), Agent: agent}
-	img, err := AppendManifest(elfBytes, m)
+	m := &Manifest{Version: ManifestVersion, Name: cmp.Or(opts.Name, ImageName(p, opts.Test)), Args: opts.Args, Env: opts.Env, Memory: opts.Memory,
+		Network: p.UsesSockets(opts.Test), Agent: agent, Workdir: opts.Workdir, Files: filesInfo}
+	img, err := AppendManifest(elfBytes, files, m)
 	if err != nil {
 		return nil, err
 	}

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // fakeKernel is a stand-in kernel module whose entry writes a few bytes to the serial ports and
@@ -23,7 +24,7 @@ func fakeKernel(t *testing.T) string {
 	return dir
 }
 
-func buildImage(t *testing.T, spec, out string, test bool) (*Manifest, error) {
+func buildImage(t *testing.T, spec, out string, test bool, copies ...Copy) (*Manifest, error) {
 	t.Helper()
 	b := &Builder{KernelDir: fakeKernel(t), Stderr: io.Discard}
 	tmp := t.TempDir()
@@ -31,7 +32,24 @@ func buildImage(t *testing.T, spec, out string, test bool) (*Manifest, error) {
 	if err != nil {
 		return nil, err
 	}
-	return b.Build(context.Background(), BuildOptions{Package: p, Output: out, Test: test, TmpDir: tmp})
+	return b.Build(context.Background(), BuildOptions{Package: p, Output: out, Test: test, TmpDir: tmp, Copies: copies})
+}
+
+// filesTree makes a small tree to copy into an image, its times and umask unlike another's.
+func filesTree(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	for name, data := range map[string]string{"index.html": "<h1>hi</h1>\n", "css/site.css": "h1{}\n"} {
+		p := filepath.Join(dir, name)
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Symlink("index.html", filepath.Join(dir, "home.html")); err != nil {
+		t.Fatal(err)
+	}
+	return dir
 }
 
 func TestBuildHello(t *testing.T) {
@@ -41,7 +59,14 @@ func TestBuildHello(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	out1, out2 := filepath.Join(dir, "a.img"), filepath.Join(dir, "b.img")
-	m, err := buildImage(t, "../../examples/hello", out1, false)
+	copyOf := func(dir string) Copy {
+		c, err := ParseCopy(dir+":/srv/www", "", "--copy")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	m, err := buildImage(t, "../../examples/hello", out1, false, copyOf(filesTree(t)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,12 +77,12 @@ func TestBuildHello(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	elfBytes, m2, err := SplitImage(img)
+	elfBytes, files, m2, err := SplitImage(img)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m2.Name != "hello" {
-		t.Errorf("trailer manifest %+v", m2)
+	if m2.Name != "hello" || m2.Files == nil || m2.Files.Entries != 5 || int64(len(files)) != m2.Files.Size {
+		t.Errorf("trailer manifest %+v, files %+v, %d bytes of files", m2, m2.Files, len(files))
 	}
 	f, err := elf.NewFile(bytes.NewReader(elfBytes))
 	if err != nil {
@@ -85,8 +110,10 @@ func TestBuildHello(t *testing.T) {
 		t.Errorf("symbol %s is missing or is not the entry", EntrySymbol)
 	}
 
-	// Reproducible: another build, in other temporary directories, gives the same bytes.
-	if _, err := buildImage(t, "../../examples/hello", out2, false); err != nil {
+	// Reproducible: another build, in other temporary directories, of a copy of the files
+	// made at another time, gives the same bytes.
+	time.Sleep(10 * time.Millisecond)
+	if _, err := buildImage(t, "../../examples/hello", out2, false, copyOf(filesTree(t))); err != nil {
 		t.Fatal(err)
 	}
 	img2, err := os.ReadFile(out2)

@@ -9,10 +9,11 @@ import (
 	"testing"
 )
 
-// TestTapBridge puts two guests on one bridge, each on its own tap device with a static
-// address, inside a network namespace the test makes (never the host's own interfaces): the
-// client guest fetches a page from the server guest.
-func TestTapBridge(t *testing.T) {
+// tapNetwork makes a network namespace for a test (never the host's own interfaces) with a
+// bridge br0 and the named tap devices on it; brAddr, if set, is the bridge's own address. It
+// returns the namespace's name.
+func tapNetwork(t *testing.T, suffix, brAddr string, taps ...string) string {
+	t.Helper()
 	needQEMU(t)
 	if os.Geteuid() != 0 {
 		t.Skip("needs root: makes a network namespace with a bridge and tap devices")
@@ -20,8 +21,7 @@ func TestTapBridge(t *testing.T) {
 	if _, err := exec.LookPath("ip"); err != nil {
 		t.Skip("needs ip (apt-get install iproute2)")
 	}
-	t.Parallel()
-	ns := fmt.Sprintf("mote-test-%d", os.Getpid())
+	ns := fmt.Sprintf("mote-test-%d-%s", os.Getpid(), suffix)
 	sh := func(args ...string) {
 		t.Helper()
 		if out, err := exec.Command(args[0], args[1:]...).CombinedOutput(); err != nil {
@@ -32,13 +32,24 @@ func TestTapBridge(t *testing.T) {
 	t.Cleanup(func() { exec.Command("ip", "netns", "del", ns).Run() })
 	in := func(args ...string) { t.Helper(); sh(append([]string{"ip", "netns", "exec", ns}, args...)...) }
 	in("ip", "link", "add", "br0", "type", "bridge")
-	for _, tap := range []string{"tap0", "tap1"} {
+	for _, tap := range taps {
 		in("ip", "tuntap", "add", "dev", tap, "mode", "tap")
 		in("ip", "link", "set", tap, "master", "br0")
 		in("ip", "link", "set", tap, "up")
 	}
+	if brAddr != "" {
+		in("ip", "addr", "add", brAddr, "dev", "br0")
+	}
 	in("ip", "link", "set", "br0", "up")
+	return ns
+}
 
+// TestTapBridge puts two guests on one bridge, each on its own tap device with a static
+// address, inside a network namespace the test makes: the client guest fetches a page from
+// the server guest.
+func TestTapBridge(t *testing.T) {
+	ns := tapNetwork(t, "static", "", "tap0", "tap1")
+	t.Parallel()
 	bin := buildMote(t)
 	ctx, cancel := context.WithCancel(timeout(t))
 	defer cancel()

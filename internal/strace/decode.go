@@ -233,7 +233,8 @@ func Name(nr int) string {
 var moteCalls = map[int]string{
 	0x4d00: "mote_service_fd", 0x4d01: "mote_next_request", 0x4d02: "mote_complete",
 	0x4d03: "mote_set_ready", 0x4d04: "mote_set_addr", 0x4d05: "mote_net_open",
-	0x4d06: "mote_net_recv", 0x4d07: "mote_net_send", 0x4dff: "mote_crash_test",
+	0x4d06: "mote_net_recv", 0x4d07: "mote_net_send", 0x4d20: "mote_net_config",
+	0x4dff: "mote_crash_test",
 }
 
 // ErrnoName names a Linux errno: ENOENT for 2.

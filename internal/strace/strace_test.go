@@ -43,6 +43,7 @@ func TestFormat(t *testing.T) {
 		{"1 49 0 0 3 c000 2 0 0 0 1=%10%00", `[tid 1] bind(3, {sa_family=AF_NETLINK, ...}, 2) = 0 <0.000000>`},
 		{"1 49 0 0 3 c000 2 0 0 0 1=%02", `[tid 1] bind(3, 0xc000, 2) = 0 <0.000000>`},
 		{"1 72 0 0 0 1 0 0 0 0", `[tid 1] fcntl(0, F_GETFD) = 0 <0.000000>`},
+		{"1 73 -11 0 3 6 0 0 0 0", `[tid 1] flock(3, LOCK_EX|LOCK_NB) = -1 EAGAIN (Resource temporarily unavailable) <0.000000>`},
 		{"1 13 0 0 1 0 c000 8 0 0", `[tid 1] rt_sigaction(SIGHUP, NULL, 0xc000, 8) = 0 <0.000000>`},
 		{"1 158 0 0 1002 3cfe88 0 0 0 0", `[tid 1] arch_prctl(ARCH_SET_FS, 0x3cfe88) = 0 <0.000000>`},
 		{"1 39 1 0 0 0 0 0 0 0", `[tid 1] getpid() = 1 <0.000000>`},

@@ -20,6 +20,7 @@ var signatures = map[int]signature{
 	linux.SYS_DUP2:     {args: []arg{fd, fd}},
 	linux.SYS_DUP3:     {args: []arg{fd, fd, flagsArg(cloexecFlags)}},
 	linux.SYS_LSEEK:    {args: []arg{fd, dec, valueArg(whence)}},
+	linux.SYS_FLOCK:    {args: []arg{fd, flagsArg(flockOps)}},
 
 	// The file system.
 	linux.SYS_OPEN:       {args: []arg{str, openFlagsArg, openMode}},

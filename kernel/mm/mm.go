@@ -1,5 +1,5 @@
 // Package mm keeps the user address-space map: the areas created by mmap and
-// changed by mprotect and munmap. It knows nothing of page tables; the kernel
+// changed by mprotect and munmap, anonymous or mapping a file. It knows nothing of page tables; the kernel
 // consults it on a page fault and on every access to user memory.
 //
 // The map lives in a fixed array, since the kernel's trap path cannot
@@ -23,13 +23,32 @@ const (
 const (
 	// Fixed marks the program image: it cannot be unmapped or changed.
 	Fixed = 1 << iota
+	// Shared marks a MAP_SHARED file mapping: stores reach the file.
+	Shared
+	// NoWrite marks a shared mapping of a file opened without write
+	// access: mprotect may not add PROT_WRITE (EACCES, as Linux).
+	NoWrite
 )
 
-// Area is a range [Start, End) of pages with one protection.
+// Area is a range [Start, End) of pages with one protection. A file
+// mapping names its file by Obj (0 for anonymous memory; the kernel keeps
+// the table behind it) and the file offset of Start by Off.
 type Area struct {
 	Start, End uintptr
 	Prot       uint32
 	Flags      uint32
+	Obj        int32
+	Off        int64
+}
+
+// tail returns the part of a from addr on: for a file mapping the offset
+// moves with the start.
+func (a Area) tail(addr uintptr) Area {
+	if a.Obj != 0 {
+		a.Off += int64(addr - a.Start)
+	}
+	a.Start = addr
+	return a
 }
 
 // Map is a sorted set of non-overlapping areas.
@@ -89,10 +108,10 @@ func (m *Map) Overlaps(start, end uintptr) bool {
 	return i < m.n && m.areas[i].Start < end
 }
 
-// HasFixed reports whether [start, end) touches the program image.
-func (m *Map) HasFixed(start, end uintptr) bool {
+// HasFlag reports whether [start, end) touches an area with flag set.
+func (m *Map) HasFlag(start, end uintptr, flag uint32) bool {
 	for i := m.index(start); i < m.n && m.areas[i].Start < end; i++ {
-		if m.areas[i].Flags&Fixed != 0 {
+		if m.areas[i].Flags&flag != 0 {
 			return true
 		}
 	}
@@ -127,7 +146,7 @@ func (m *Map) Remove(start, end uintptr) bool {
 		}
 		a := m.areas[i]
 		m.areas[i].End = start
-		m.insertAt(i+1, Area{end, a.End, a.Prot, a.Flags})
+		m.insertAt(i+1, a.tail(end))
 		return true
 	}
 	if i < m.n && m.areas[i].Start < start {
@@ -139,24 +158,24 @@ func (m *Map) Remove(start, end uintptr) bool {
 		j++
 	}
 	if j < m.n && m.areas[j].Start < end {
-		m.areas[j].Start = end
+		m.areas[j] = m.areas[j].tail(end)
 	}
 	m.deleteAt(i, j-i)
 	return true
 }
 
-// Insert maps [start, end) with prot, replacing whatever was there. It
-// returns false, changing nothing, when the map is full.
-func (m *Map) Insert(start, end uintptr, prot, flags uint32) bool {
-	if end <= start {
+// Insert maps area a, replacing whatever was there. It returns false,
+// changing nothing, when the map is full.
+func (m *Map) Insert(a Area) bool {
+	if a.End <= a.Start {
 		return true
 	}
 	if !m.room(2) {
 		return false
 	}
-	m.Remove(start, end)
-	i := m.index(start)
-	m.insertAt(i, Area{start, end, prot, flags})
+	m.Remove(a.Start, a.End)
+	i := m.index(a.Start)
+	m.insertAt(i, a)
 	m.merge(i)
 	return true
 }
@@ -171,12 +190,12 @@ func (m *Map) Protect(start, end uintptr, prot uint32) bool {
 		a := m.areas[i]
 		if a.Start < start {
 			m.areas[i].End = start
-			m.insertAt(i+1, Area{start, a.End, a.Prot, a.Flags})
+			m.insertAt(i+1, a.tail(start))
 			continue
 		}
 		if a.End > end {
 			m.areas[i].End = end
-			m.insertAt(i+1, Area{end, a.End, a.Prot, a.Flags})
+			m.insertAt(i+1, a.tail(end))
 		}
 		m.areas[i].Prot = prot
 	}
@@ -202,7 +221,27 @@ func (m *Map) merge(i int) int {
 
 func (m *Map) same(i, j int) bool {
 	a, b := m.areas[i], m.areas[j]
-	return a.End == b.Start && a.Prot == b.Prot && a.Flags == b.Flags && a.Flags&Fixed == 0
+	return a.End == b.Start && a.Prot == b.Prot && a.Flags == b.Flags && a.Flags&Fixed == 0 &&
+		a.Obj == b.Obj && (a.Obj == 0 || a.Off+int64(a.End-a.Start) == b.Off)
+}
+
+// Objects calls f for each area that overlaps [start, end) and maps a file.
+func (m *Map) Objects(start, end uintptr, f func(a Area)) {
+	for i := m.index(start); i < m.n && m.areas[i].Start < end; i++ {
+		if m.areas[i].Obj != 0 {
+			f(m.areas[i])
+		}
+	}
+}
+
+// Uses reports whether any area maps object obj.
+func (m *Map) Uses(obj int32) bool {
+	for i := 0; i < m.n; i++ {
+		if m.areas[i].Obj == obj {
+			return true
+		}
+	}
+	return false
 }
 
 // FindGap returns the highest page-aligned address a such that

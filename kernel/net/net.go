@@ -56,7 +56,7 @@ func init() {
 	// Netstack's log lines (a dropped segment, a port in use) are about the
 	// traffic, not the app, and would land on the app's stderr.
 	log.SetTarget(discard{})
-	s := newStack()
+	s, dhcp := newStack()
 	svc := &service{stack: s, socks: map[int64]*sock{}}
 	f := os.NewFile(fd, "mote-socket-service")
 	go svc.serve(f)
@@ -66,6 +66,11 @@ func init() {
 	if os.Getenv("GOMAXPROCS") == "" && runtime.GOMAXPROCS(0) < 2 {
 		runtime.GOMAXPROCS(2)
 	}
+	if dhcp != nil {
+		// The app's main waits for the network, as boot waits for ip=dhcp
+		// on Linux.
+		dhcp.boot()
+	}
 }
 
 // discard is a netstack log target that drops everything.
@@ -73,7 +78,9 @@ type discard struct{}
 
 func (discard) Emit(int, log.Level, time.Time, string, ...any) {}
 
-func newStack() *stack.Stack {
+// newStack makes the stack with its NICs and routes, and the DHCP client
+// that will address the device, if it is to.
+func newStack() (*stack.Stack, *dhcpClient) {
 	s := stack.New(stack.Options{
 		NetworkProtocols:   []stack.NetworkProtocolFactory{ipv4.NewProtocol, ipv6.NewProtocol, arp.NewProtocol},
 		TransportProtocols: []stack.TransportProtocolFactory{tcp.NewProtocol, udp.NewProtocol},
@@ -94,14 +101,15 @@ func newStack() *stack.Stack {
 		{Destination: subnet(tcpip.AddrFrom4([4]byte{127, 0, 0, 0}), 8), NIC: loopbackNIC},
 		{Destination: subnet(tcpip.AddrFrom16([16]byte{15: 1}), 128), NIC: loopbackNIC},
 	}
-	if dev := attachDevice(s); dev != nil {
+	dev, dhcp := attachDevice(s)
+	if dev != nil || dhcp != nil {
 		routes = append(routes, dev...)
 	} else {
 		routes = append(routes, tcpip.Route{Destination: header.IPv4EmptySubnet, NIC: loopbackNIC})
 	}
 	routes = append(routes, tcpip.Route{Destination: header.IPv6EmptySubnet, NIC: loopbackNIC})
 	s.SetRouteTable(routes)
-	return s
+	return s, dhcp
 }
 
 type service struct {

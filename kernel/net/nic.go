@@ -29,28 +29,35 @@ const (
 )
 
 // attachDevice connects the kernel's network device, if the guest has one,
-// and returns the routes it adds.
-func attachDevice(s *stack.Stack) []tcpip.Route {
-	// struct { mac [6]byte; prefix, _ uint8; ip, gw [4]byte }, from the kernel
-	// command line (QEMU's user network unless mote run --ip says otherwise).
+// and returns the routes it adds, and a DHCP client to start if the
+// guest's address is to come from DHCP (and so no routes yet).
+func attachDevice(s *stack.Stack) ([]tcpip.Route, *dhcpClient) {
+	// struct { mac [6]byte; prefix, dhcp uint8; ip, gw [4]byte }, from the
+	// kernel command line (QEMU's user network unless mote run --ip says
+	// otherwise, or asks for DHCP).
 	var cfg [16]byte
 	fd, _, e := syscall.RawSyscall(nrNetOpen, uintptr(unsafe.Pointer(&cfg[0])), 0, 0)
 	if e != 0 {
-		return nil // no network device: loopback only
+		return nil, nil // no network device: loopback only
 	}
-	mac, prefix := cfg[:6], int(cfg[6])
+	mac, prefix, dhcp := cfg[:6], int(cfg[6]), cfg[7] != 0
 	addr, gw := tcpip.AddrFrom4Slice(cfg[8:12]), tcpip.AddrFrom4Slice(cfg[12:16])
 	ch := channel.New(256, frameMTU, tcpip.LinkAddress(mac))
 	if err := s.CreateNIC(deviceNIC, ethernet.New(ch)); err != nil {
 		println("mote: network device:", err.String())
-		return nil
+		return nil, nil
+	}
+	if dhcp {
+		go receive(os.NewFile(fd, "mote-network-device"), ch)
+		go transmit(ch)
+		return nil, newDHCPClient(s, mac)
 	}
 	if err := s.AddProtocolAddress(deviceNIC, tcpip.ProtocolAddress{
 		Protocol:          ipv4.ProtocolNumber,
 		AddressWithPrefix: tcpip.AddressWithPrefix{Address: addr, PrefixLen: prefix},
 	}, stack.AddressProperties{}); err != nil {
 		println("mote: network address:", err.String())
-		return nil
+		return nil, nil
 	}
 	go receive(os.NewFile(fd, "mote-network-device"), ch)
 	go transmit(ch)
@@ -58,7 +65,7 @@ func attachDevice(s *stack.Stack) []tcpip.Route {
 	if gw != tcpip.AddrFrom4([4]byte{}) {
 		routes = append(routes, tcpip.Route{Destination: header.IPv4EmptySubnet, Gateway: gw, NIC: deviceNIC})
 	}
-	return routes
+	return routes, nil
 }
 
 func subnet(a tcpip.Address, prefix int) tcpip.Subnet {

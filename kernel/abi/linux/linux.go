@@ -181,7 +181,7 @@ const (
 	RegCR2
 )
 
-// mmap, mprotect and madvise.
+// mmap, mprotect, madvise and msync.
 const (
 	PROT_NONE  = 0x0
 	PROT_READ  = 0x1
@@ -190,6 +190,8 @@ const (
 
 	MAP_SHARED          = 0x1
 	MAP_PRIVATE         = 0x2
+	MAP_SHARED_VALIDATE = 0x3
+	MAP_TYPE            = 0xf
 	MAP_FIXED           = 0x10
 	MAP_ANONYMOUS       = 0x20
 	MAP_NORESERVE       = 0x4000
@@ -201,6 +203,10 @@ const (
 	MADV_HUGEPAGE   = 14
 	MADV_NOHUGEPAGE = 15
 	MADV_COLLAPSE   = 25
+
+	MS_ASYNC      = 0x1
+	MS_INVALIDATE = 0x2
+	MS_SYNC       = 0x4
 )
 
 // futex(2) operations.
@@ -249,22 +255,23 @@ const (
 
 // Auxiliary vector keys.
 const (
-	AT_NULL   = 0
-	AT_PHDR   = 3
-	AT_PHENT  = 4
-	AT_PHNUM  = 5
-	AT_PAGESZ = 6
-	AT_ENTRY  = 9
-	AT_UID    = 11
-	AT_EUID   = 12
-	AT_GID    = 13
-	AT_EGID   = 14
-	AT_HWCAP  = 16
-	AT_CLKTCK = 17
-	AT_SECURE = 23
-	AT_RANDOM = 25
-	AT_HWCAP2 = 26
-	AT_EXECFN = 31
+	AT_NULL         = 0
+	AT_PHDR         = 3
+	AT_PHENT        = 4
+	AT_PHNUM        = 5
+	AT_PAGESZ       = 6
+	AT_ENTRY        = 9
+	AT_UID          = 11
+	AT_EUID         = 12
+	AT_GID          = 13
+	AT_EGID         = 14
+	AT_HWCAP        = 16
+	AT_CLKTCK       = 17
+	AT_SECURE       = 23
+	AT_RANDOM       = 25
+	AT_HWCAP2       = 26
+	AT_EXECFN       = 31
+	AT_SYSINFO_EHDR = 33
 )
 
 // fcntl(2) commands and file flags.
@@ -276,6 +283,23 @@ const (
 	F_SETFL         = 4
 	F_DUPFD_CLOEXEC = 1030
 	FD_CLOEXEC      = 1
+
+	// Record locks: struct flock's l_type, and the commands that take one.
+	F_GETLK      = 5
+	F_SETLK      = 6
+	F_SETLKW     = 7
+	F_OFD_GETLK  = 36
+	F_OFD_SETLK  = 37
+	F_OFD_SETLKW = 38
+	F_RDLCK      = 0
+	F_WRLCK      = 1
+	F_UNLCK      = 2
+
+	// flock(2) operations.
+	LOCK_SH = 1
+	LOCK_EX = 2
+	LOCK_NB = 4
+	LOCK_UN = 8
 
 	O_RDONLY    = 0x0
 	O_WRONLY    = 0x1

@@ -1,6 +1,6 @@
 // Package mote holds the private ABI between mote's kernel and its in-guest agent
 // (kernel/agent): the agent's system-call numbers, past Linux's and the socket service's
-// (0x4d00-0x4d07), and the layout of the kernel's statistics. It imports nothing, so that
+// (0x4d00-0x4d07 and 0x4d20), and the layout of the kernel's statistics. It imports nothing, so that
 // both sides can share it.
 package mote
 
