@@ -6,12 +6,14 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 
 	"mote.dev/mote/internal/config"
 	"mote.dev/mote/internal/image"
 	"mote.dev/mote/internal/usernet"
+	"mote.dev/mote/internal/volume"
 )
 
 // imageFlags are the flags build and run share for what goes into an image; they override
@@ -110,8 +112,28 @@ func resolveConfig(p *image.Package, o *imageFlags) (*appConfig, error) {
 		}
 		ac.ports = append(ac.ports, v.S)
 	}
-	ac.volumes = config.Strings(f.Volumes)
+	for _, v := range f.Volumes {
+		sp, err := volume.Parse(v.S)
+		if err != nil {
+			return nil, bad(fmt.Errorf("%s: volumes: %v", f.Where(v), err))
+		}
+		s := v.S
+		if !sp.Named && !filepath.IsAbs(sp.Source) && !strings.HasPrefix(sp.Source, "~") {
+			// A manifest's relative directory is the package's, as its copy sources are.
+			s = filepath.Join(p.Dir, sp.Source) + strings.TrimPrefix(v.S, sp.Source)
+		}
+		ac.volumes = append(ac.volumes, s)
+	}
 	return ac, nil
+}
+
+// mergeVolumes is the volumes to mount: the -v flags if any were given, else the manifest's,
+// as for ports.
+func mergeVolumes(manifest, flags []string) []string {
+	if len(flags) > 0 {
+		return flags
+	}
+	return manifest
 }
 
 // mergePorts is the ports to publish: the -p flags if any were given, else the manifest's.

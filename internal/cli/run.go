@@ -189,8 +189,9 @@ func (c *CLI) resolveRun(ctx context.Context, opts *runOptions) (string, guestSp
 	if err != nil {
 		return "", guestSpec{}, nil, err
 	}
-	mounts, err := c.resolveVolumes(opts.volumes)
-	if err != nil {
+	// The flags' volumes are checked before the build, the manifest's (which the flags
+	// replace) after it has been read.
+	if _, err := c.resolveVolumes(opts.volumes); err != nil {
 		return "", guestSpec{}, nil, err
 	}
 	binary := c.QEMU
@@ -206,6 +207,10 @@ func (c *CLI) resolveRun(ctx context.Context, opts *runOptions) (string, guestSp
 		return "", guestSpec{}, nil, err
 	}
 	imgPath, m, err := c.imageFor(ctx, opts)
+	if err != nil {
+		return "", guestSpec{}, nil, err
+	}
+	mounts, err := c.resolveVolumes(opts.volumes)
 	if err != nil {
 		return "", guestSpec{}, nil, err
 	}
@@ -549,10 +554,7 @@ func (c *CLI) imageFor(ctx context.Context, opts *runOptions) (string, *image.Ma
 	if err != nil {
 		return "", nil, err
 	}
-	if len(ac.volumes) > 0 {
-		// Volumes are mounted by mote run -v, which this mote does not have yet.
-		return "", nil, &StatusError{Code: exitFailure, Msg: "the manifest's volumes need a mote with -v support; remove them to run without volumes"}
-	}
+	opts.volumes = mergeVolumes(ac.volumes, opts.volumes)
 	opts.publish = mergePorts(ac.ports, opts.publish)
 	cache, err := c.cacheDir()
 	if err != nil {

@@ -59,3 +59,20 @@ func TestVolumeCommands(t *testing.T) {
 		t.Errorf("ps lists the volumes directory: %q", out)
 	}
 }
+
+// TestVolumeDryRun: -v and the manifest's volumes become QEMU devices and kernel parameters; a
+// manifest's relative directory is the package's; -v flags replace the manifest's list.
+func TestVolumeDryRun(t *testing.T) {
+	app := appDir(t, map[string]string{"mote.yaml": "volumes: [./data:/data:ro]\n", "data/f": "x"})
+	out, stderr, code := runMote(t, "run", "--dry-run", app)
+	wantDev := "-fsdev local,id=vol0,path=" + filepath.Join(app, "data") + ",security_model=none,readonly=on -device virtio-9p-device,fsdev=vol0,mount_tag=vol0"
+	if code != 0 || !strings.Contains(out, wantDev) || !strings.Contains(out, "vol=vol0:/data:ro") {
+		t.Errorf("manifest volume: exit %d\n%s\n%s", code, out, stderr)
+	}
+	other := t.TempDir()
+	out, stderr, code = runMote(t, "run", "--dry-run", "--machine", "q35", "-v", other+":/srv", app)
+	if code != 0 || strings.Contains(out, "/data") || !strings.Contains(out, "virtio-9p-pci,fsdev=vol0,mount_tag=vol0,disable-legacy=on") ||
+		!strings.Contains(out, "vol=vol0:/srv") {
+		t.Errorf("-v over the manifest: exit %d\n%s\n%s", code, out, stderr)
+	}
+}
