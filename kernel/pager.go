@@ -57,10 +57,11 @@ type pager interface {
 // linker: the kernel stores no pointers at run time (no write barriers).
 const (
 	pagerMem = iota // the in-memory tree: memPager
+	pagerVol        // volume files: volPager (vol_pager.go)
 	numPagers
 )
 
-var pagers = [numPagers]pager{pagerMem: &memPages}
+var pagers = [numPagers]pager{pagerMem: &memPages, pagerVol: &volPages}
 
 // A mapObj is one mapped file: its pager's kind and its identity there.
 // Areas of the address-space map name it by index+1 (mm.Area.Obj).
@@ -82,6 +83,9 @@ func pagerOf(e *fdEntry) (uint8, int32, bool) {
 		if ino := openFiles[e.obj].ino; inodes[ino].isReg() {
 			return pagerMem, ino, true
 		}
+	case fkVolume:
+		id, ok := volPagerOf(e)
+		return pagerVol, id, ok
 	}
 	return 0, 0, false
 }

@@ -66,6 +66,9 @@ func lockTarget(e *fdEntry) (lockKey, int32, bool) {
 	case fkFile:
 		ino := openFiles[e.obj].ino
 		return lockKey{dev: mountOf(ino).dev, ino: uint64(ino) + 1}, ofdID(e.kind, e.obj), true
+	case fkVolume:
+		dev, ino := volFileID(e.obj)
+		return lockKey{dev: dev, ino: ino}, ofdID(e.kind, e.obj), true
 	}
 	return lockKey{}, 0, false
 }

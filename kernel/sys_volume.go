@@ -495,8 +495,12 @@ func volRW(t *thread, e *fdEntry, buf []byte, off int64, advance, write bool) in
 	if r.count > uint32(k) {
 		return errno(linux.EIO) // more than asked for: a device not to be trusted
 	}
-	if !write {
+	if write {
+		// The bytes sent follow Twrite's header in the request.
+		volWritten(vf, off, vf.flags&linux.O_APPEND != 0, s.txBuf()[23:23+r.count])
+	} else {
 		copy(buf, s.rxBuf()[r.off:r.off+r.count])
+		volReadOverlay(vf, off, buf[:r.count])
 	}
 	if advance {
 		if write && vf.flags&linux.O_APPEND != 0 {
@@ -610,6 +614,13 @@ func volGetdents(t *thread, vf *volFile, buf []byte) int64 {
 // volFsync implements fsync and fdatasync: the host's own, so what the
 // call returns for is on the host's disk.
 func volFsync(t *thread, vf *volFile, datasync bool) int64 {
+	if id, ok := volMapped(vf); ok {
+		// Stores through mappings first; a call that blocks here is made
+		// again, and the pages written back are clean then.
+		if e := syncFile(t, pagerVol, id); e != 0 || t.state != tsRunning {
+			return errno(e)
+		}
+	}
 	s := volSlot(t)
 	if s == nil {
 		return 0
@@ -629,9 +640,9 @@ func volFsync(t *thread, vf *volFile, datasync bool) int64 {
 
 // volSetattr sets attributes of the file at p, or of vf when p is nil.
 func volSetattr(t *thread, p *volPath, vf *volFile, valid uint32, mode uint32, size uint64, atime, mtime int64) int64 {
-	mi, fid := 0, uint32(0)
+	mi, fid, ino := 0, uint32(0), uint64(0)
 	if vf != nil {
-		mi, fid = int(vf.m), vf.fid
+		mi, fid, ino = int(vf.m), vf.fid, vf.ino
 	} else {
 		mi = p.m
 	}
@@ -643,10 +654,11 @@ func volSetattr(t *thread, p *volPath, vf *volFile, valid uint32, mode uint32, s
 		return 0
 	}
 	if p != nil {
-		var e linux.Errno
-		if fid, _, e = s.walkPath(t, p); e != 0 {
+		fid2, qid, e := s.walkPath(t, p)
+		if e != 0 {
 			return errno(e)
 		}
+		fid, ino = fid2, qid.path
 	}
 	var m p9msg
 	if s.step() {
@@ -662,7 +674,13 @@ func volSetattr(t *thread, p *volPath, vf *volFile, valid uint32, mode uint32, s
 		m.u64(uint64(mtime / 1e9))
 		m.u64(uint64(mtime % 1e9))
 	}
-	return errno(s.simple(t, volMounts[mi].dev, &m))
+	if e := s.simple(t, volMounts[mi].dev, &m); e != 0 {
+		return errno(e)
+	}
+	if valid&p9SetSize != 0 {
+		volTruncated(int8(mi), ino, int64(size))
+	}
+	return 0
 }
 
 // volTimes turns utimensat's times (-1 omitted, else ns) into Tsetattr's.
