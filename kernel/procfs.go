@@ -312,6 +312,9 @@ func genMapsText(w *textBuf) {
 // mappedFileName writes the path of a mapped file into buf and returns it.
 func mappedFileName(obj int32, buf []byte) []byte {
 	o := objOf(obj)
+	if o.kind == pagerVol {
+		return volMappedName(o.id, buf)
+	}
 	if o.kind != pagerMem {
 		return nil
 	}

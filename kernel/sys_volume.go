@@ -34,6 +34,60 @@ type volFile struct {
 	flags uint64
 	off   int64 // a file's offset; a directory's 9P read offset
 	ino   uint64
+	// name is the guest path it was opened by (empty when longer than the
+	// buffer), for /proc/self/maps and as the start of relative paths' names.
+	name  [volNameMax]byte
+	nameN uint16
+}
+
+const volNameMax = 192
+
+// volName writes the guest path p names into buf: the mount point's path,
+// or the name of the directory open as p's start, then p's components
+// ("." dropped, ".." taking one off). 0 when it does not fit.
+func volName(p *volPath, buf []byte) int {
+	var tmp [pathMax]byte
+	n := 0
+	if p.base == uint32(p.m) {
+		dir, ok := pathOf(volMounts[p.m].ino, tmp[:])
+		if !ok || len(dir) > len(buf) {
+			return 0
+		}
+		n = copy(buf, dir)
+	} else {
+		for i := range volFiles {
+			if vf := &volFiles[i]; vf.used && vf.fid == p.base {
+				n = copy(buf, vf.name[:vf.nameN])
+				break
+			}
+		}
+		if n == 0 {
+			return 0
+		}
+	}
+	for i := 0; ; i++ {
+		c := p.comp(i)
+		switch {
+		case c == nil:
+			return n
+		case len(c) == 2 && c[0] == '.' && c[1] == '.':
+			for n > 1 && buf[n-1] != '/' {
+				n--
+			}
+			if n > 1 {
+				n--
+			}
+			continue
+		}
+		if n+1+len(c) > len(buf) {
+			return 0
+		}
+		if n > 1 || buf[0] != '/' {
+			buf[n] = '/'
+			n++
+		}
+		n += copy(buf[n:], c)
+	}
 }
 
 var volFiles [1024]volFile
@@ -426,6 +480,7 @@ func volOpen(t *thread, p *volPath, flags uint64, mode uint32) int64 {
 			return errno(linux.EMFILE) // the fid is clunked at the call's end
 		}
 		*vf = volFile{used: true, dir: r.qid.typ&p9QTDir != 0, m: int8(p.m), fid: fid, flags: flags, ino: r.qid.path}
+		vf.nameN = uint16(volName(p, vf.name[:]))
 		s.bound(fid, true)
 		return fd
 	}
@@ -758,7 +813,16 @@ func volUnlink(t *thread, p *volPath, rmdir bool) int64 {
 			m.u32(0)
 		}
 	}
-	return errno(s.simple(t, p.dev(), &m))
+	if e := s.simple(t, p.dev(), &m); e != 0 {
+		return errno(e)
+	}
+	if !rmdir {
+		var name [volNameMax]byte
+		if n := volName(p, name[:]); n > 0 {
+			volUnlinked(p.m, name[:n])
+		}
+	}
+	return 0
 }
 
 // volRenameBuf keeps the source path of a rename while the target resolves.

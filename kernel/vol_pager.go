@@ -37,6 +37,11 @@ type volObj struct {
 	// hold is zero, since every write since went through the cache.
 	base int64
 	refs int32
+	// name is the file's guest path, as /proc/self/maps shows it, and
+	// whether it was unlinked since.
+	name    [volNameMax]byte
+	nameN   uint16
+	deleted bool
 }
 
 var volObjs [maxVolObjs]volObj
@@ -72,6 +77,7 @@ func volPagerOf(e *fdEntry) (int32, bool) {
 	for i := range volObjs {
 		if o := &volObjs[i]; !o.used {
 			*o = volObj{used: true, m: vf.m, ino: vf.ino, srcFid: vf.fid, flags: vf.flags}
+			o.name, o.nameN = vf.name, vf.nameN
 			return int32(i), true
 		}
 	}
@@ -305,4 +311,27 @@ func volTruncated(m int8, ino uint64, size int64) {
 	cacheTruncate(pagerVol, id, size)
 	volObjs[id].size = size
 	volObjs[id].base = min(volObjs[id].base, size)
+}
+
+// volMappedName writes the path of mapped volume file id into buf, as
+// /proc/self/maps shows it ("(deleted)" once unlinked); nil if unknown.
+func volMappedName(id int32, buf []byte) []byte {
+	o := &volObjs[id]
+	if o.nameN == 0 {
+		return nil
+	}
+	k := copy(buf, o.name[:o.nameN])
+	if o.deleted {
+		k += copy(buf[k:], " (deleted)")
+	}
+	return buf[:k]
+}
+
+// volUnlinked marks the mapped files named path of volume m as deleted.
+func volUnlinked(m int, path []byte) {
+	for i := range volObjs {
+		if o := &volObjs[i]; o.used && int(o.m) == m && bytesEqual(o.name[:o.nameN], path) {
+			o.deleted = true
+		}
+	}
 }

@@ -277,3 +277,15 @@ func TestVolumeDatabaseCrash(t *testing.T) {
 		})
 	}
 }
+
+// TestVolumeMmap runs the mmapfile checks (shared and private mappings against read, pwrite
+// and each other, msync, growth under a mapping, truncation, /proc/self/maps) on a volume.
+func TestVolumeMmap(t *testing.T) {
+	needQEMU(t)
+	t.Parallel()
+	dir := t.TempDir()
+	r := mote(timeout(t), t, "", "run", "-v", dir+":/data", prog(t, "mmapfile"), "--", "/data")
+	if r.code != 0 || !strings.HasSuffix(r.stdout, "all ok\n") || strings.Contains(r.stdout, "FAIL") {
+		t.Errorf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+	}
+}
