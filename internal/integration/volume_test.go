@@ -289,3 +289,41 @@ func TestVolumeMmap(t *testing.T) {
 		t.Errorf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
 	}
 }
+
+// TestVolumeDetached: a background instance mounts a named volume; mote inspect shows the
+// mount; the volume cannot be removed while the instance runs, and can once it is killed.
+func TestVolumeDetached(t *testing.T) {
+	needQEMU(t)
+	t.Parallel()
+	ctx := timeout(t)
+	m := &moteCmd{t: t, bin: buildMote(t), stateDir: t.TempDir()}
+	if r := m.run(ctx, "volume", "create", "logs"); r.code != 0 {
+		t.Fatalf("volume create: exit %d %s", r.code, r.stderr)
+	}
+	r := m.run(ctx, "run", "-d", "--name", "app", "-v", "logs:/data", prog(t, "volcrash"), "--", "append", "/data/log")
+	if r.code != 0 {
+		t.Fatalf("run -d: exit %d\n%s", r.code, r.stderr)
+	}
+	data := filepath.Join(m.stateDir, "volumes", "logs", "data")
+	for deadline := time.Now().Add(2 * time.Minute); ; time.Sleep(100 * time.Millisecond) {
+		if b, _ := os.ReadFile(filepath.Join(data, "log")); bytes.Count(b, []byte("\n")) >= 10 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no records in the volume\n%s", m.run(ctx, "logs", "app").stdout)
+		}
+	}
+	if r := m.run(ctx, "inspect", "app"); r.code != 0 || !strings.Contains(r.stdout, `"source": "logs"`) || !strings.Contains(r.stdout, `"host": "`+data+`"`) {
+		t.Errorf("inspect: exit %d\n%s", r.code, r.stdout)
+	}
+	if r := m.run(ctx, "volume", "rm", "logs"); r.code == 0 || !strings.Contains(r.stderr, "in use by app") {
+		t.Errorf("volume rm while running: exit %d %s", r.code, r.stderr)
+	}
+	if r := m.run(ctx, "kill", "app"); r.code != 0 {
+		t.Fatalf("kill: exit %d %s", r.code, r.stderr)
+	}
+	if r := m.run(ctx, "volume", "rm", "logs"); r.code != 0 {
+		t.Errorf("volume rm after kill: exit %d %s", r.code, r.stderr)
+	}
+	m.run(ctx, "rm", "app")
+}
