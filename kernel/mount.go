@@ -18,10 +18,11 @@ import "mote.dev/mote/kernel/abi/linux"
 type mountKind uint8
 
 const (
-	mkRoot  mountKind = iota // the image's tree
-	mkTmpfs                  // pages in memory, counted against limit
-	mkDev                    // device nodes
-	mkProc                   // generated files
+	mkRoot   mountKind = iota // the image's tree
+	mkTmpfs                   // pages in memory, counted against limit
+	mkDev                     // device nodes
+	mkProc                    // generated files
+	mkVolume                  // a 9P volume (volume.go): resolution leaves the tree at root
 )
 
 type mount struct {
@@ -31,6 +32,7 @@ type mount struct {
 	root     int32  // the directory inode the mount covers
 	dev      uint64 // st_dev of its files
 	magic    uint64 // statfs f_type
+	vol      int8   // mkVolume: the volume (volMounts)
 	limit    int64  // pages a tmpfs may hold; 0 for no limit but memory
 	pages    int64  // pages its files hold now
 }
@@ -63,6 +65,8 @@ func addMount(dir int32, kind mountKind, readOnly bool, limitPages int64) (int, 
 			m.magic = tmpfsMagic
 		case mkProc:
 			m.magic = procMagic
+		case mkVolume:
+			m.magic = v9fsMagic
 		default:
 			m.magic = ramfsMagic
 		}

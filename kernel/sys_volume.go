@@ -35,9 +35,8 @@ const volNameMax = 192
 
 var volFiles [1024]volFile
 
-// volDev is st_dev of the files of volume m: one number per volume, apart
-// from the tree in memory's.
-func volDev(m int) uint64 { return uint64(0x100 + m) }
+// volDev is st_dev of the files of volume m: its mount's, one per mount.
+func volDev(m int) uint64 { return mounts[volMounts[m].mnt].dev }
 
 // volFileID is the identity stat shows for open volume file obj, st_dev
 // and st_ino, which names the file for locks.

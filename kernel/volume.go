@@ -16,6 +16,7 @@ const maxVolumes = 8
 type volMount struct {
 	dev  int
 	ino  int32 // the mount point in the tree in memory
+	mnt  int   // its entry in the mount table (mount.go)
 	ro   bool
 	spec span // TAG:/path[:ro] from the command line
 	iou  uint32
@@ -75,6 +76,12 @@ func volInit() {
 		if m.ino < 0 || m.ino == rootIno {
 			bootFail("vol=: the guest path cannot be made a mount point")
 		}
+		mnt, e := addMount(m.ino, mkVolume, m.ro, 0)
+		if e != 0 {
+			bootFail("vol=: the mount table is full")
+		}
+		m.mnt = mnt
+		mounts[mnt].vol = int8(i)
 		logRecord().s("volume ").b(tag).s(" mounted at ").b(path).nl()
 	}
 }
@@ -106,15 +113,14 @@ func volAttach(i int) linux.Errno {
 	return r.err
 }
 
-// volMountAt returns the mount whose mount point is ino, or -1.
+// volMountAt returns the volume whose mount point is ino, or -1: the mount
+// table says where resolution leaves the tree.
 func volMountAt(ino int32) int {
 	if ino < 0 {
 		return -1
 	}
-	for i := 0; i < nvolMounts; i++ {
-		if volMounts[i].ino == ino {
-			return i
-		}
+	if m := mountOf(ino); m.kind == mkVolume && m.root == ino {
+		return int(m.vol)
 	}
 	return -1
 }
