@@ -83,6 +83,11 @@ func lookupAt(dirfd uint64, pathAddr uintptr, follow bool) (walkResult, linux.Er
 	if e != 0 {
 		return walkResult{}, e
 	}
+	if int32(dirfd) == linux.AT_FDCWD {
+		if r, ok := volCwdLookup(p, follow); ok {
+			return r, 0
+		}
+	}
 	if vf := volFileOf(dirfd); vf != nil && len(p) > 0 && p[0] != '/' {
 		if !vf.dir {
 			return walkResult{}, linux.ENOTDIR
@@ -1129,7 +1134,7 @@ func sysChdir(t *thread, f *Frame) int64 {
 		return errno(e)
 	}
 	if r.vol != 0 {
-		return volChdir(&r)
+		return volChdir(t, &r)
 	}
 	if r.ino < 0 {
 		return errno(linux.ENOENT)
@@ -1137,16 +1142,21 @@ func sysChdir(t *thread, f *Frame) int64 {
 	if !inodes[r.ino].isDir() {
 		return errno(linux.ENOTDIR)
 	}
+	volLeaveCwd()
 	cwdIno = r.ino
 	return 0
 }
 
 // sysFchdir implements fchdir(2).
 func sysFchdir(t *thread, f *Frame) int64 {
+	if vf := volFileOf(f.RDI); vf != nil {
+		return volFchdir(t, vf)
+	}
 	d, e := startDir(f.RDI)
 	if e != 0 {
 		return errno(e)
 	}
+	volLeaveCwd()
 	cwdIno = d
 	return 0
 }
@@ -1155,6 +1165,9 @@ func sysFchdir(t *thread, f *Frame) int64 {
 func sysGetcwd(t *thread, f *Frame) int64 {
 	var buf [pathMax]byte
 	dir, ok := pathOf(cwdIno, buf[:])
+	if d, in := volGetcwd(); in {
+		dir, ok = d, true
+	}
 	if !ok {
 		for d := cwdIno; d != rootIno; d = inodes[d].parent {
 			if inodes[d].parent < 0 {

@@ -745,21 +745,3 @@ func volChown(t *thread, r *walkResult) int64 {
 	p := volPathOf(r)
 	return volAccess(t, &p, 0)
 }
-
-var volChdirLogged bool
-
-// volChdir makes a volume's root the working directory. The working
-// directory is a directory of the tree in memory, so one below a volume's
-// root is not supported yet: EOPNOTSUPP, logged once.
-func volChdir(r *walkResult) int64 {
-	p := volPathOf(r)
-	if p.ncomp() == 0 && p.base == uint32(p.m) {
-		cwdIno = volMounts[p.m].ino
-		return 0
-	}
-	if !volChdirLogged {
-		volChdirLogged = true
-		logRecord().s("chdir into a directory below a volume's root is not supported yet").nl()
-	}
-	return errno(linux.EOPNOTSUPP)
-}

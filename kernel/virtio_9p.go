@@ -366,22 +366,11 @@ func (s *p9slot) newFid(dev int) (uint32, bool) {
 	}
 	r := p9r{err: linux.ENFILE}
 	if s.nfids < p9Steps {
-		for w := range fidUsed {
-			if fidUsed[w] == ^uint64(0) {
-				continue
-			}
-			for b := 0; b < 64; b++ {
-				if fidUsed[w]&(1<<b) == 0 {
-					fidUsed[w] |= 1 << b
-					r = p9r{count: uint32(w*64 + b)}
-					f := &s.fids[s.nfids]
-					f.fid, f.bound, f.keep = r.count, false, false
-					fidDev[r.count] = int8(dev)
-					s.nfids++
-					break
-				}
-			}
-			break
+		if fid, ok := allocFid(dev); ok {
+			r = p9r{count: fid}
+			f := &s.fids[s.nfids]
+			f.fid, f.bound, f.keep = fid, false, false
+			s.nfids++
 		}
 	}
 	s.log[s.n] = r
@@ -399,6 +388,24 @@ func (s *p9slot) bound(fid uint32, keep bool) {
 			s.fids[i].keep = s.fids[i].keep || keep
 		}
 	}
+}
+
+// allocFid takes a free fid for device dev.
+func allocFid(dev int) (uint32, bool) {
+	for w := range fidUsed {
+		if fidUsed[w] == ^uint64(0) {
+			continue
+		}
+		for b := 0; b < 64; b++ {
+			if fidUsed[w]&(1<<b) == 0 {
+				fidUsed[w] |= 1 << b
+				fid := uint32(w*64 + b)
+				fidDev[fid] = int8(dev)
+				return fid, true
+			}
+		}
+	}
+	return 0, false
 }
 
 func fidFree(fid uint32) {

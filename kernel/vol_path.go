@@ -270,6 +270,8 @@ func volName(p *volPath, buf []byte) int {
 			return 0
 		}
 		n = copy(buf, dir)
+	} else if cwdVol.active && p.base == cwdVol.fid {
+		n = copy(buf, cwdVol.name[:cwdVol.n])
 	} else {
 		for i := range volFiles {
 			if vf := &volFiles[i]; vf.used && vf.fid == p.base {

@@ -84,6 +84,7 @@ func volInit() {
 		mounts[mnt].vol = int8(i)
 		logRecord().s("volume ").b(tag).s(" mounted at ").b(path).nl()
 	}
+	volBootCwd()
 }
 
 // volAttach opens the 9P session of mount i: version, then its root as fid i.

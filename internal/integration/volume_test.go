@@ -327,3 +327,22 @@ func TestVolumeDetached(t *testing.T) {
 	}
 	m.run(ctx, "rm", "app")
 }
+
+// TestVolumeWorkdir: a working directory below a volume's root (--workdir) is the volume's
+// directory, and one missing there stops the boot with a message saying so.
+func TestVolumeWorkdir(t *testing.T) {
+	needQEMU(t)
+	t.Parallel()
+	dir := t.TempDir()
+	os.Mkdir(filepath.Join(dir, "app"), 0o755)
+	os.WriteFile(filepath.Join(dir, "app", "log"), []byte("1\n2\n"), 0o644)
+	ctx := timeout(t)
+	r := mote(ctx, t, "", "run", "--workdir", "/data/app", "-v", dir+":/data", prog(t, "volcrash"), "--", "check", "log")
+	if r.code != 0 || r.stdout != "records 2\n" {
+		t.Errorf("exit %d, stdout %q\nstderr:\n%s", r.code, r.stdout, r.stderr)
+	}
+	r = mote(ctx, t, "", "run", "--workdir", "/data/nope", "-v", dir+":/data", prog(t, "volcrash"), "--", "check", "log")
+	if r.code == 0 || !strings.Contains(r.stderr, "the working directory /data/nope is not a directory on its volume: create it in the host directory") {
+		t.Errorf("a missing working directory: exit %d\nstderr:\n%s", r.code, r.stderr)
+	}
+}

@@ -156,6 +156,36 @@ func main() {
 		fail("rmdir non-empty: %v", err)
 	}
 	check("remove-all", os.RemoveAll(filepath.Join(dir, "sub")))
+	// A working directory inside the volume: chdir, relative paths, getcwd, fchdir.
+	check("mkdir-wd", os.MkdirAll(filepath.Join(dir, "wd", "inner"), 0o755))
+	check("chdir", os.Chdir(filepath.Join(dir, "wd")))
+	check("write-relative", os.WriteFile("rel.txt", []byte("relative"), 0o644))
+	if b, err := os.ReadFile(filepath.Join(dir, "wd", "rel.txt")); err != nil || string(b) != "relative" {
+		fail("read what a relative path wrote: %q %v", b, err)
+	}
+	if wd, err := os.Getwd(); err != nil || wd != filepath.Join(dir, "wd") {
+		fail("getwd: %q %v", wd, err)
+	}
+	check("chdir-relative", os.Chdir("inner"))
+	if wd, _ := os.Getwd(); wd != filepath.Join(dir, "wd", "inner") {
+		fail("getwd after a relative chdir: %q", wd)
+	}
+	if b, err := os.ReadFile("../rel.txt"); err != nil || string(b) != "relative" {
+		fail("read ../rel.txt: %q %v", b, err)
+	}
+	d, err := os.Open(filepath.Join(dir, "wd"))
+	check("open-dir", err)
+	check("fchdir", d.Chdir())
+	d.Close()
+	if wd, _ := os.Getwd(); wd != filepath.Join(dir, "wd") {
+		fail("getwd after fchdir: %q", wd)
+	}
+	check("chdir-out", os.Chdir("/tmp"))
+	if wd, _ := os.Getwd(); wd != "/tmp" {
+		fail("getwd after leaving the volume: %q", wd)
+	}
+	check("remove-wd", os.RemoveAll(filepath.Join(dir, "wd")))
+
 	var sfs syscall.Statfs_t
 	check("statfs", syscall.Statfs(dir, &sfs))
 	names, _ := os.ReadDir(dir)
