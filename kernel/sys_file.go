@@ -25,7 +25,7 @@ func readFD(t *thread, e *fdEntry, buf []byte) int64 {
 	case fkUnix:
 		return unixIO(t, e, buf, false)
 	case fkVolume:
-		return volRW(t, e, buf, 0, true, false)
+		return volRW(t, e, bufAddr(buf), uint64(len(buf)), 0, true, false)
 	case fkNetlink:
 		return errno(linux.EOPNOTSUPP) // recvfrom, which Go's netlink code uses
 	case fkPipeWrite:
@@ -53,7 +53,7 @@ func writeFD(t *thread, e *fdEntry, buf []byte) int64 {
 	case fkUnix:
 		return unixIO(t, e, buf, true)
 	case fkVolume:
-		return volRW(t, e, buf, 0, true, true)
+		return volRW(t, e, bufAddr(buf), uint64(len(buf)), 0, true, true)
 	case fkNetlink:
 		return errno(linux.EOPNOTSUPP) // sendto, which Go's netlink code uses
 	case fkPipeRead:
@@ -68,7 +68,10 @@ func sysRead(t *thread, f *Frame) int64 {
 	if e == nil {
 		return errno(linux.EBADF)
 	}
-	buf, ok := userBytes(uintptr(f.RSI), ioLen(e, f.RDX), true)
+	if e.kind == fkVolume {
+		return volRW(t, e, uintptr(f.RSI), f.RDX, 0, true, false)
+	}
+	buf, ok := userBytes(uintptr(f.RSI), uintptr(f.RDX), true)
 	if !ok {
 		return errno(linux.EFAULT)
 	}
@@ -84,7 +87,10 @@ func sysWrite(t *thread, f *Frame) int64 {
 	if e == nil {
 		return errno(linux.EBADF)
 	}
-	buf, ok := userBytes(uintptr(f.RSI), ioLen(e, f.RDX), false)
+	if e.kind == fkVolume {
+		return volRW(t, e, uintptr(f.RSI), f.RDX, 0, true, true)
+	}
+	buf, ok := userBytes(uintptr(f.RSI), uintptr(f.RDX), false)
 	if !ok {
 		return errno(linux.EFAULT)
 	}
@@ -94,15 +100,12 @@ func sysWrite(t *thread, f *Frame) int64 {
 	return writeFD(t, e, buf)
 }
 
-// ioLen is how much of a read or write of n bytes on e to check and make
-// present: all of it, but for a volume file only what one request moves
-// (the call is short, and made again for the rest; checking a large buffer
-// whole on every call and every pass would cost more than the transfer).
-func ioLen(e *fdEntry, n uint64) uintptr {
-	if e.kind == fkVolume && n > p9MaxIO {
-		return p9MaxIO
+// bufAddr is the address of a user buffer already checked.
+func bufAddr(b []byte) uintptr {
+	if len(b) == 0 {
+		return 0
 	}
-	return uintptr(n)
+	return uintptr(unsafe.Pointer(&b[0]))
 }
 
 const iovMax = 1024

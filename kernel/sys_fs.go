@@ -296,11 +296,7 @@ func seekable(fd uint64) (*openFile, linux.Errno) {
 // file's own offset alone.
 func positioned(t *thread, f *Frame, write bool) int64 {
 	if e := getFD(f.RDI); e != nil && e.kind == fkVolume {
-		buf, ok := userBytes(uintptr(f.RSI), ioLen(e, f.RDX), !write)
-		if !ok {
-			return errno(linux.EFAULT)
-		}
-		return volRW(t, e, buf, int64(f.R10), false, write)
+		return volRW(t, e, uintptr(f.RSI), f.RDX, int64(f.R10), false, write)
 	}
 	of, e := seekable(f.RDI)
 	if e != 0 {

@@ -24,6 +24,7 @@ type volFile struct {
 	fid   uint32
 	flags uint64
 	off   int64 // a file's offset; a directory's 9P read offset
+	atEnd bool  // the offset is the host's end of file (after an O_APPEND write)
 	ino   uint64
 	// name is the guest path it was opened by (empty when longer than the
 	// buffer), for /proc/self/maps and as the start of relative paths' names.
@@ -201,10 +202,13 @@ func volFileOf(fd uint64) *volFile {
 	return &volFiles[e.obj]
 }
 
-// volRW reads or writes a volume file at off (its own offset when advance):
-// one request, at most what a message holds, so a large transfer is short
-// and the caller asks again, as for a pipe.
-func volRW(t *thread, e *fdEntry, buf []byte, off int64, advance, write bool) int64 {
+// volRW reads or writes n bytes at addr in the app from or to a volume
+// file at off (its own offset when advance): one request, at most what a
+// message holds, so a large transfer is short and the caller asks again,
+// as for a pipe. The app's buffer is checked only where it is used (the
+// data of a write when the request is built, a read's when its reply is
+// in), once each: a call is made again after its reply.
+func volRW(t *thread, e *fdEntry, addr uintptr, n uint64, off int64, advance, write bool) int64 {
 	vf := &volFiles[e.obj]
 	acc := vf.flags & linux.O_ACCMODE
 	switch {
@@ -214,14 +218,14 @@ func volRW(t *thread, e *fdEntry, buf []byte, off int64, advance, write bool) in
 		return errno(linux.EBADF)
 	case off < 0:
 		return errno(linux.EINVAL)
-	case len(buf) == 0:
+	case n == 0:
 		return 0
 	}
 	if advance {
 		off = vf.off
 	}
 	m := &volMounts[vf.m]
-	k := min(len(buf), int(m.iou))
+	k := int(min(n, uint64(m.iou)))
 	s := volSlot(t)
 	if s == nil {
 		return 0
@@ -229,11 +233,15 @@ func volRW(t *thread, e *fdEntry, buf []byte, off int64, advance, write bool) in
 	var msg p9msg
 	if s.step() {
 		if write {
+			data, ok := userBytes(addr, uintptr(k), false)
+			if !ok {
+				return errno(linux.EFAULT)
+			}
 			msg = s.msg(p9Twrite)
 			msg.u32(vf.fid)
 			msg.u64(uint64(off))
 			msg.u32(uint32(k))
-			copy(msg.data(k), buf[:k])
+			copy(msg.data(k), data)
 		} else {
 			msg = s.msg(p9Tread)
 			msg.u32(vf.fid)
@@ -252,15 +260,18 @@ func volRW(t *thread, e *fdEntry, buf []byte, off int64, advance, write bool) in
 		// The bytes sent follow Twrite's header in the request.
 		volWritten(vf, off, vf.flags&linux.O_APPEND != 0, s.txBuf()[23:23+r.count])
 	} else {
+		buf, ok := userBytes(addr, uintptr(r.count), true)
+		if !ok {
+			return errno(linux.EFAULT)
+		}
 		copy(buf, s.rxBuf()[r.off:r.off+r.count])
-		volReadOverlay(vf, off, buf[:r.count])
+		volReadOverlay(vf, off, buf)
 	}
 	if advance {
-		if write && vf.flags&linux.O_APPEND != 0 {
-			vf.off = 0 // appended at the host's end of file; SEEK_CUR asks the host
-		} else {
-			vf.off = off + int64(r.count)
-		}
+		vf.off = off + int64(r.count)
+		// After O_APPEND the host wrote at its end of file, which the
+		// offset then is (lseek asks the host, volLseek).
+		vf.atEnd = write && vf.flags&linux.O_APPEND != 0
 	}
 	return int64(r.count)
 }
@@ -268,6 +279,9 @@ func volRW(t *thread, e *fdEntry, buf []byte, off int64, advance, write bool) in
 // volLseek implements lseek on a volume file; SEEK_END asks for the size.
 func volLseek(t *thread, vf *volFile, off int64, whence uint64) int64 {
 	const seekSet, seekCur, seekEnd, seekData, seekHole = 0, 1, 2, 3, 4
+	if whence == seekCur && vf.atEnd {
+		whence = seekEnd
+	}
 	switch whence {
 	case seekSet:
 	case seekCur:
@@ -304,7 +318,7 @@ func volLseek(t *thread, vf *volFile, off int64, whence uint64) int64 {
 	if vf.dir && off != 0 {
 		return errno(linux.EINVAL) // a directory rewinds only
 	}
-	vf.off = off
+	vf.off, vf.atEnd = off, false
 	return off
 }
 

@@ -79,6 +79,13 @@ func main() {
 	}
 	fmt.Println("ok seek-end")
 	check("fdatasync", syscall.Fdatasync(int(f.Fd())))
+	// A bad pointer is EFAULT, for a read (of bytes there are) and a write alike.
+	for _, nr := range []uintptr{syscall.SYS_PREAD64, syscall.SYS_PWRITE64} {
+		if _, _, e := syscall.Syscall6(nr, f.Fd(), 8, 5, 0, 0, 0); e != syscall.EFAULT {
+			fail("syscall %d with a bad pointer: %v, want EFAULT", nr, e)
+		}
+	}
+	fmt.Println("ok efault")
 	check("close-rdwr", f.Close())
 
 	// Append.
