@@ -121,7 +121,12 @@ was built into it: name, arguments, environment, memory, working directory and f
 decoded arguments, result or errno, and duration. It goes to stderr, or to FILE with
 --trace=FILE (the = is needed). --syscall-summary prints a table of calls, errors and time per
 system call when the program exits, as strace -c -w does. System calls the kernel lacks are
-named on stderr; -v shows all the kernel's log records.
+named on stderr; --verbose shows all the kernel's log records.
+
+-v mounts a host directory in the guest, as Docker's -v does: -v ./data:/data (the host
+directory must exist), -v ./conf:/etc/app:ro read-only (writes fail with EROFS), or a named
+volume, -v NAME:/data (mote volume create NAME). The guest's files are the host's: what the
+program writes and fsyncs is on the host's disk when fsync returns.
 
 QEMU runs the microvm machine by default (--machine q35 for a PC with PCI), with KVM when
 /dev/kvm is usable and TCG emulation otherwise. Exit status 125 means mote could not run the
@@ -134,6 +139,7 @@ registers and symbolized kernel and program backtraces.`,
   mote run --dry-run ./examples/hello
   mote run --trace=hello.trace --syscall-summary ./examples/hello
   mote run -d --name web -p 8080:8080 ./examples/http
+  mote run -v ./data:/data -v ./conf:/etc/app:ro ./cmd/server
   mote run --net tap:tap0 ./examples/http        # on a host tap device, its address by DHCP (root)
   mote run -d --restart on-failure:3 ./cmd/worker`,
 		Args: func(cmd *cobra.Command, args []string) error {

@@ -78,8 +78,10 @@ func Parse(s string) (Spec, error) {
 	if guest == "/" {
 		return bad("a volume cannot be mounted over the guest's root")
 	}
+	// The kernel makes /proc, /dev and /etc's files; a volume may go below
+	// /etc (/etc/app), not over it.
 	for _, p := range []string{"/proc", "/dev", "/etc"} {
-		if guest == p || strings.HasPrefix(guest, p+"/") {
+		if guest == p || p != "/etc" && strings.HasPrefix(guest, p+"/") {
 			return bad(guest + " belongs to the kernel; mount the volume elsewhere")
 		}
 	}

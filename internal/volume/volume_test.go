@@ -29,6 +29,8 @@ func TestParse(t *testing.T) {
 		{in: "/x:/a/..", err: "over the guest's root"},
 		{in: "/x:/proc/x", err: "belongs to the kernel"},
 		{in: "/x:/dev", err: "belongs to the kernel"},
+		{in: "/x:/etc", err: "belongs to the kernel"},
+		{in: "/x:/etc/app:ro", want: Spec{Source: "/x", Guest: "/etc/app", ReadOnly: true}},
 		{in: "bad name:/x", err: "neither a path"},
 		{in: "-x:/x", err: "neither a path"},
 	} {
