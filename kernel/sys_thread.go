@@ -81,6 +81,7 @@ func exitGroup(status int) {
 	// Stores through shared mappings go to their pagers, which write them
 	// back as the machine stops, as Linux's page cache outlives a process.
 	harvest(userLow, userHigh)
+	volFlushAtExit()
 	syscallSummary()
 	klog.s("exit ").dec(int64(status)).nl()
 	exitMachine(status)

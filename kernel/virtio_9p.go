@@ -44,6 +44,7 @@ const (
 	slotSent    // a request in flight for the thread holding it
 	slotReplied // its reply arrived; the thread takes it on its next pass
 	slotClunk   // a Tclunk in flight that nobody waits for
+	slotPolled  // a request of the kernel's own, whose reply it polls for
 )
 
 type p9Device struct {
@@ -498,12 +499,52 @@ func p9Reap(k int) {
 		case slotSent:
 			s.state = slotReplied
 			wakeRestart(&threads[s.owner])
+		case slotPolled:
+			s.state = slotReplied // p9Poll takes it
 		case slotClunk:
 			fidFree(s.clunkFid)
 			s.state = slotFree
 			slotFreed()
 		}
 	}
+}
+
+// p9PollSlot returns a slot for a request of the kernel's own, taking the
+// devices' replies until one is free: when no thread can wait (the machine
+// stops).
+func p9PollSlot() *p9slot {
+	for {
+		for i := range p9slot0 {
+			if s := &p9slot0[i]; s.state == slotFree {
+				s.reset(slotHeld, -1)
+				return s
+			}
+		}
+		for k := 0; k < np9devs; k++ {
+			p9Reap(k)
+		}
+	}
+}
+
+// poll sends the request built in s to dev, polls for its reply and frees
+// the slot.
+func (s *p9slot) poll(dev int, m *p9msg) p9r {
+	n := m.finish()
+	if n == 0 {
+		s.state = slotFree
+		return p9r{err: linux.EINVAL}
+	}
+	s.send(dev, n)
+	s.state = slotPolled
+	for i := 0; s.state != slotReplied; i++ {
+		if i > 1<<28 {
+			return p9r{err: linux.ETIMEDOUT} // the slot stays taken: the device has it
+		}
+		p9Reap(dev)
+	}
+	r := p9Decode(s.rxBuf()[:min(int(s.rlen), p9RxMax)], s.treq, uint16(s.index()))
+	s.state = slotFree
+	return r
 }
 
 // p9Boot sends one request from slot 0 and polls for its reply: the version

@@ -250,7 +250,7 @@ func (*volPager) hold(id int32) { volObjs[id].refs++ }
 
 // release ends a mapping. With the last one gone the object and its pages
 // go too, unless pages are still dirty (munmap without msync): those wait
-// for the file's next fsync, or its next mapping.
+// for the file's next fsync or mapping, or the machine's stop.
 func (*volPager) release(id int32) {
 	o := &volObjs[id]
 	if o.refs--; o.refs > 0 {
@@ -332,6 +332,37 @@ func volUnlinked(m int, path []byte) {
 	for i := range volObjs {
 		if o := &volObjs[i]; o.used && int(o.m) == m && bytesEqual(o.name[:o.nameN], path) {
 			o.deleted = true
+		}
+	}
+}
+
+// volFlushAtExit writes back what shared mappings of volume files stored
+// and nobody synced, as the machine stops: Linux's page cache outlives the
+// process, and so must those stores (exitGroup harvests the dirty bits
+// first). The requests are polled: no thread will run again.
+func volFlushAtExit() {
+	for i := range volObjs {
+		o := &volObjs[i]
+		if !o.used || !o.open || volMounts[o.m].ro {
+			continue
+		}
+		id := int32(i)
+		for from := int64(0); ; {
+			pg, f, ok := cacheNextDirty(pagerVol, id, from)
+			if !ok {
+				break
+			}
+			if n := min(o.size-pg*pageSize, pageSize); n > 0 {
+				s := p9PollSlot()
+				m := s.msg(p9Twrite)
+				m.u32(o.fid)
+				m.u64(uint64(pg * pageSize))
+				m.u32(uint32(n))
+				copy(m.data(int(n)), unsafe.Slice((*byte)(unsafe.Pointer(f)), n))
+				s.poll(volMounts[o.m].dev, &m)
+			}
+			cacheSetDirty(pagerVol, id, pg, false)
+			from = pg + 1
 		}
 	}
 }

@@ -50,6 +50,9 @@ func TestVolumeFiles(t *testing.T) {
 			if b, err := os.ReadFile(filepath.Join(rw, "log")); err != nil || string(b) != "line 0\nline 1\nline 2\n" {
 				t.Errorf("log on the host: %q %v", b, err)
 			}
+			if b, err := os.ReadFile(filepath.Join(rw, "mapped")); err != nil || !strings.HasPrefix(string(b), "stored through a mapping\x00") {
+				t.Errorf("a mapping's stores at exit, on the host: %q %v", b[:min(len(b), 32)], err)
+			}
 			if l, err := os.Readlink(filepath.Join(rw, "link")); err != nil || l != "state.json" {
 				t.Errorf("link on the host: %q %v", l, err)
 			}
