@@ -21,6 +21,7 @@ const (
 
 	descFlagWrite    = 2
 	availNoInterrupt = 1 // VIRTQ_AVAIL_F_NO_INTERRUPT: a hint that the driver polls
+	usedNoNotify     = 1 // VIRTQ_USED_F_NO_NOTIFY: a hint that the device polls
 
 	vqSize    = 256                        // descriptors per queue: one page of them
 	_         = uint(pageSize - 16*vqSize) // a compile-time check that they fit
@@ -146,6 +147,16 @@ func (t *virtioTransport) kick(q *vqueue) {
 	case transportPCI:
 		mmioWrite16(q.doorbell, q.index)
 	}
+}
+
+// notifyWanted reports whether the device asks to be told of new buffers
+// (virtio 1.2, 2.7.10). QEMU's network device turns notifications off while
+// it works through a queue, and looks at the ring again before turning them
+// back on; a doorbell is an exit from the guest, so skipping unwanted ones
+// saves one per frame. The load comes after publish's locked store, which
+// orders them as the spec's barrier requires.
+func (q *vqueue) notifyWanted() bool {
+	return atomic.LoadUint32((*uint32)(unsafe.Pointer(q.used)))&usedNoNotify == 0
 }
 
 // setDesc points descriptor i at its buffer (struct virtq_desc).

@@ -149,7 +149,9 @@ func sysMoteNetRecv(t *thread, f *Frame) int64 {
 	}
 	ok := copyOut(uintptr(f.RDI), frame[:k])
 	q.publish(id)
-	nic.t.kick(q)
+	if q.notifyWanted() {
+		nic.t.kick(q)
+	}
 	if !ok {
 		return errno(linux.EFAULT)
 	}
@@ -181,7 +183,9 @@ func sysMoteNetSend(t *thread, f *Frame) int64 {
 	}
 	q.setDesc(i, uint32(netHdrLen+n), 0)
 	q.publish(i)
-	nic.t.kick(q)
+	if q.notifyWanted() {
+		nic.t.kick(q)
+	}
 	return int64(n)
 }
 
