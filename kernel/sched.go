@@ -210,7 +210,13 @@ func expireTimers(now int64) int64 {
 // preempt asks to rotate the running thread if its slice is over.
 func schedule(preempt bool) {
 	now := nanotime()
+	if txDue != 0 && now >= txDue {
+		announceTx()
+	}
 	next := expireTimers(now)
+	if txDue != 0 && (next == 0 || txDue < next) {
+		next = txDue
+	}
 	t := &threads[cur]
 	profAccount(t, now)
 	if t.state == tsRunning && runqN > 0 && (preempt && now >= sliceEnd || false) {
@@ -244,6 +250,7 @@ func idle(deadline int64) {
 	if nthreads == 0 {
 		exitGroup(0)
 	}
+	announceTx() // nothing else to do: frames waiting for the doorbell go now
 	armTimer(deadline)
 	t0 := nanotime()
 	idleHalt()
