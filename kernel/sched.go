@@ -184,11 +184,25 @@ func block(t *thread, why uint8, deadline int64, timeoutResult uint64) {
 	t.wait = why
 	t.deadline = deadline
 	t.timeoutResult = timeoutResult
+	if deadline != 0 && (earliestDeadline == 0 || deadline < earliestDeadline) {
+		earliestDeadline = deadline
+	}
 }
+
+// earliestDeadline is no later than any blocked thread's deadline; 0 when
+// none has one. It may be earlier than all of them (a thread woken before
+// its deadline leaves it as it was), which costs only an early look.
+// schedule runs at every trap, and looking through every thread there (a
+// busy server has over a hundred, one per runtime M) cost examples/http
+// about 6% of its requests per second under TCG.
+var earliestDeadline int64
 
 // expireTimers wakes the threads whose deadline has passed, and returns the
 // earliest deadline still pending (0 for none).
 func expireTimers(now int64) int64 {
+	if earliestDeadline == 0 || now < earliestDeadline {
+		return earliestDeadline
+	}
 	next := int64(0)
 	for i := 0; i < hiThread; i++ {
 		t := &threads[i]
@@ -203,6 +217,7 @@ func expireTimers(now int64) int64 {
 			next = t.deadline
 		}
 	}
+	earliestDeadline = next
 	return next
 }
 
