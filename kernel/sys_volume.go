@@ -233,15 +233,25 @@ func volRW(t *thread, e *fdEntry, addr uintptr, n uint64, off int64, advance, wr
 	var msg p9msg
 	if s.step() {
 		if write {
-			data, ok := userBytes(addr, uintptr(k), false)
-			if !ok {
-				return errno(linux.EFAULT)
+			// A large write goes direct from the app's pages, when they
+			// allow it, in one request of up to m.direct bytes.
+			kd := int(min(n, uint64(m.direct)))
+			if userOK(addr, uintptr(kd), false) && directOK(m.dev, addr, kd) {
+				k = kd
+				s.pinDirect(addr, k)
 			}
+			s.ioN, s.ioDirect = uint32(k), s.directN > 0
 			msg = s.msg(p9Twrite)
 			msg.u32(vf.fid)
 			msg.u64(uint64(off))
 			msg.u32(uint32(k))
-			copy(msg.data(k), data)
+			if s.directN == 0 {
+				data, ok := userBytes(addr, uintptr(k), false)
+				if !ok {
+					return errno(linux.EFAULT)
+				}
+				copy(msg.data(k), data)
+			}
 		} else {
 			msg = s.msg(p9Tread)
 			msg.u32(vf.fid)
@@ -253,12 +263,26 @@ func volRW(t *thread, e *fdEntry, addr uintptr, n uint64, off int64, advance, wr
 	if r.err != 0 {
 		return errno(r.err)
 	}
+	if write {
+		k = int(s.ioN) // what the request carried, as decided when it was built
+	}
 	if r.count > uint32(k) {
 		return errno(linux.EIO) // more than asked for: a device not to be trusted
 	}
 	if write {
-		// The bytes sent follow Twrite's header in the request.
-		volWritten(vf, off, vf.flags&linux.O_APPEND != 0, s.txBuf()[23:23+r.count])
+		// The bytes sent follow Twrite's header in the request, or are
+		// still in the app's buffer; a mapped file's cached pages take
+		// them (read again from the app only then).
+		var data []byte
+		if !s.ioDirect {
+			data = s.txBuf()[23 : 23+r.count]
+		} else if _, mapped := volMapped(vf); mapped {
+			var ok bool
+			if data, ok = userBytes(addr, uintptr(r.count), false); !ok {
+				return errno(linux.EFAULT)
+			}
+		}
+		volWritten(vf, off, vf.flags&linux.O_APPEND != 0, data)
 	} else {
 		buf, ok := userBytes(addr, uintptr(r.count), true)
 		if !ok {

@@ -14,6 +14,7 @@ import (
 	"slices"
 	"sync"
 	"syscall"
+	"unsafe"
 )
 
 func fail(format string, args ...any) {
@@ -87,6 +88,7 @@ func main() {
 	}
 	fmt.Println("ok efault")
 	check("close-rdwr", f.Close())
+	unmapDuringWrite(filepath.Join(dir, "unmapped"))
 
 	// Append.
 	a := filepath.Join(dir, "log")
@@ -278,4 +280,64 @@ func main() {
 	check("mmap", err)
 	copy(mem, "stored through a mapping")
 	fmt.Println("done")
+}
+
+// unmapDuringWrite writes 1 MiB from an anonymous mapping that another thread unmaps while
+// the write is in flight, then maps and fills fresh memory, which takes the frames the unmap
+// freed. The kernel sends large writes from the app's own pages, so what reaches the file
+// must still be what the buffer held when write was called: frames under a request are not
+// reused before its reply.
+func unmapDuringWrite(p string) {
+	const n = 1 << 20
+	for round := 0; round < 5; round++ {
+		buf, err := syscall.Mmap(-1, 0, n, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_PRIVATE|syscall.MAP_ANON)
+		check("mmap-buffer", err)
+		for i := range buf {
+			buf[i] = byte(i%251) | 1
+		}
+		f, err := os.Create(p)
+		check("create-unmapped", err)
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			// Unmap as soon as the writer is inside write(2), then reuse the memory.
+			for i := 0; i < 50; i++ {
+				syscall.Syscall(syscall.SYS_SCHED_YIELD, 0, 0, 0)
+			}
+			syscall.Syscall(syscall.SYS_MUNMAP, uintptr(unsafe.Pointer(&buf[0])), n, 0)
+			fresh, err := syscall.Mmap(-1, 0, 4*n, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_PRIVATE|syscall.MAP_ANON)
+			if err == nil {
+				for i := range fresh {
+					fresh[i] = 0xee
+				}
+				syscall.Munmap(fresh)
+			}
+		}()
+		close(start)
+		w, _, e := syscall.Syscall(syscall.SYS_WRITE, f.Fd(), uintptr(unsafe.Pointer(&buf[0])), n)
+		wg.Wait()
+		check("close-unmapped", f.Close())
+		switch e {
+		case 0:
+		case syscall.EFAULT: // unmapped before the call: nothing written
+			w = 0
+		default:
+			fail("write from a buffer being unmapped: %v", e)
+		}
+		got, err := os.ReadFile(p)
+		check("read-unmapped", err)
+		if len(got) != int(w) {
+			fail("write from a buffer being unmapped: wrote %d, the file has %d", w, len(got))
+		}
+		for i, c := range got {
+			if c != byte(i%251)|1 {
+				fail("write from a buffer being unmapped: byte %d is %#x, want %#x", i, c, byte(i%251)|1)
+			}
+		}
+	}
+	check("rm-unmapped", os.Remove(p))
+	fmt.Println("ok unmap-during-write")
 }
