@@ -204,10 +204,11 @@ func volFileOf(fd uint64) *volFile {
 
 // volRW reads or writes n bytes at addr in the app from or to a volume
 // file at off (its own offset when advance): one request, at most what a
-// message holds, so a large transfer is short and the caller asks again,
-// as for a pipe. The app's buffer is checked only where it is used (the
-// data of a write when the request is built, a read's when its reply is
-// in), once each: a call is made again after its reply.
+// message holds (more when it goes direct, vol_direct.go), so a large
+// transfer is short and the caller asks again, as for a pipe. The app's
+// buffer is checked only where it is used (the data of a write, and a
+// direct read's pages, when the request is built; a copied read's when its
+// reply is in), once each: a call is made again after its reply.
 func volRW(t *thread, e *fdEntry, addr uintptr, n uint64, off int64, advance, write bool) int64 {
 	vf := &volFiles[e.obj]
 	acc := vf.flags & linux.O_ACCMODE
@@ -232,15 +233,15 @@ func volRW(t *thread, e *fdEntry, addr uintptr, n uint64, off int64, advance, wr
 	}
 	var msg p9msg
 	if s.step() {
+		// A large transfer goes direct to or from the app's pages, when
+		// they allow it, in one request of up to m.direct bytes.
+		kd := int(min(n, uint64(m.direct)))
+		if userOK(addr, uintptr(kd), !write) && directOK(m.dev, addr, kd, !write) {
+			k = kd
+			s.pinDirect(addr, k, !write)
+		}
+		s.ioN, s.ioDirect = uint32(k), s.directN > 0
 		if write {
-			// A large write goes direct from the app's pages, when they
-			// allow it, in one request of up to m.direct bytes.
-			kd := int(min(n, uint64(m.direct)))
-			if userOK(addr, uintptr(kd), false) && directOK(m.dev, addr, kd) {
-				k = kd
-				s.pinDirect(addr, k)
-			}
-			s.ioN, s.ioDirect = uint32(k), s.directN > 0
 			msg = s.msg(p9Twrite)
 			msg.u32(vf.fid)
 			msg.u64(uint64(off))
@@ -263,9 +264,7 @@ func volRW(t *thread, e *fdEntry, addr uintptr, n uint64, off int64, advance, wr
 	if r.err != 0 {
 		return errno(r.err)
 	}
-	if write {
-		k = int(s.ioN) // what the request carried, as decided when it was built
-	}
+	k = int(s.ioN) // what the request asked for, as decided when it was built
 	if r.count > uint32(k) {
 		return errno(linux.EIO) // more than asked for: a device not to be trusted
 	}
@@ -283,12 +282,20 @@ func volRW(t *thread, e *fdEntry, addr uintptr, n uint64, off int64, advance, wr
 			}
 		}
 		volWritten(vf, off, vf.flags&linux.O_APPEND != 0, data)
-	} else {
+	} else if !s.ioDirect {
 		buf, ok := userBytes(addr, uintptr(r.count), true)
 		if !ok {
 			return errno(linux.EFAULT)
 		}
 		copy(buf, s.rxBuf()[r.off:r.off+r.count])
+		volReadOverlay(vf, off, buf)
+	} else if _, mapped := volMapped(vf); mapped {
+		// The data is in the app's pages already; a mapping's stores
+		// go over it.
+		buf, ok := userBytes(addr, uintptr(r.count), true)
+		if !ok {
+			return errno(linux.EFAULT)
+		}
 		volReadOverlay(vf, off, buf)
 	}
 	if advance {

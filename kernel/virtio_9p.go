@@ -78,15 +78,16 @@ type p9slot struct {
 	}
 	clunkFid uint32 // with slotClunk
 
-	// A direct write's indirect table (kernel address; nind entries in
-	// use), the bytes it sends from the app, and the frames it pins.
-	ind     uintptr
-	nind    uint16
-	directN uint32
-	npins   uint16
-	pins    [p9MaxPins]uintptr
-	// A write's data bytes, and whether they went direct: set when its
-	// request is built, read when its reply is taken.
+	// A direct transfer's indirect table (kernel address; nind entries in
+	// use), the bytes it moves to or from the app, and the frames it pins.
+	ind        uintptr
+	nind       uint16
+	directN    uint32
+	directRead bool
+	npins      uint16
+	pins       [p9MaxPins]uintptr
+	// A read's or write's data bytes, and whether they went direct: set
+	// when its request is built, read when its reply is taken.
 	ioN      uint32
 	ioDirect bool
 
@@ -296,9 +297,11 @@ func volSlot(t *thread) *p9slot {
 }
 
 // step reports whether the call's next step must be asked of the device:
-// false when its reply is in the log already (the request need not be
-// built again).
-func (s *p9slot) step() bool { return s.pos >= s.n }
+// false when its reply is in the log already, or when its request is in
+// flight (a pass made before the reply, the thread woken for a signal): the
+// request is not built again, which would rewrite a buffer, or repin pages,
+// the device may be reading.
+func (s *p9slot) step() bool { return s.pos >= s.n && s.state == slotHeld }
 
 // rpc sends the request built in the slot (when step said so) to dev and
 // blocks t (errBlocked: the call is made again when the reply is in); or
@@ -334,8 +337,13 @@ func (s *p9slot) rpc(t *thread, dev int, m *p9msg) p9r {
 		block(t, waitVolume, 0, 0)
 		return p9r{err: errBlocked}
 	}
+	var r p9r
+	if s.directRead {
+		r = p9DecodeRreadHdr(s.rxBuf()[:p9ReadHdr], s.rlen, s.directN, uint16(s.index()))
+	} else {
+		r = p9Decode(s.rxBuf()[:min(int(s.rlen), p9RxMax)], s.treq, uint16(s.index()))
+	}
 	s.unpin()
-	r := p9Decode(s.rxBuf()[:min(int(s.rlen), p9RxMax)], s.treq, uint16(s.index()))
 	if r.err == linux.EIO {
 		p9BadReply(s)
 	}

@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"sync"
 	"syscall"
@@ -88,6 +89,9 @@ func main() {
 	}
 	fmt.Println("ok efault")
 	check("close-rdwr", f.Close())
+	// The unmapping thread must run while the other waits for the device: with one
+	// CPU, that takes a second P.
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
 	unmapDuringWrite(filepath.Join(dir, "unmapped"))
 
 	// Append.
@@ -289,22 +293,24 @@ func main() {
 // reused before its reply.
 func unmapDuringWrite(p string) {
 	const n = 1 << 20
-	for round := 0; round < 5; round++ {
+	const rounds = 12
+	for round := 0; round < rounds; round++ {
 		buf, err := syscall.Mmap(-1, 0, n, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_PRIVATE|syscall.MAP_ANON)
-		check("mmap-buffer", err)
+		must("mmap-buffer", err)
 		for i := range buf {
 			buf[i] = byte(i%251) | 1
 		}
 		f, err := os.Create(p)
-		check("create-unmapped", err)
+		must("create-unmapped", err)
 		start := make(chan struct{})
 		var wg sync.WaitGroup
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			<-start
-			// Unmap as soon as the writer is inside write(2), then reuse the memory.
-			for i := 0; i < 50; i++ {
+			// Unmap while the writer is inside write(2), then reuse the memory; each round
+			// waits a little longer, to land inside the request at least once.
+			for i := 0; i < round*4; i++ {
 				syscall.Syscall(syscall.SYS_SCHED_YIELD, 0, 0, 0)
 			}
 			syscall.Syscall(syscall.SYS_MUNMAP, uintptr(unsafe.Pointer(&buf[0])), n, 0)
@@ -319,7 +325,7 @@ func unmapDuringWrite(p string) {
 		close(start)
 		w, _, e := syscall.Syscall(syscall.SYS_WRITE, f.Fd(), uintptr(unsafe.Pointer(&buf[0])), n)
 		wg.Wait()
-		check("close-unmapped", f.Close())
+		must("close-unmapped", f.Close())
 		switch e {
 		case 0:
 		case syscall.EFAULT: // unmapped before the call: nothing written
@@ -328,7 +334,7 @@ func unmapDuringWrite(p string) {
 			fail("write from a buffer being unmapped: %v", e)
 		}
 		got, err := os.ReadFile(p)
-		check("read-unmapped", err)
+		must("read-unmapped", err)
 		if len(got) != int(w) {
 			fail("write from a buffer being unmapped: wrote %d, the file has %d", w, len(got))
 		}
@@ -338,6 +344,69 @@ func unmapDuringWrite(p string) {
 			}
 		}
 	}
-	check("rm-unmapped", os.Remove(p))
 	fmt.Println("ok unmap-during-write")
+	unmapDuringRead(p)
+	check("rm-unmapped", os.Remove(p))
+}
+
+// unmapDuringRead reads 1 MiB into an anonymous mapping that another thread unmaps while the
+// read is in flight, then maps and fills fresh memory, which takes the frames the unmap freed.
+// The kernel has the device write a large read into the app's own pages: they must not be
+// reused before its reply, or the device writes into the fresh memory.
+func unmapDuringRead(p string) {
+	const n = 1 << 20
+	const rounds = 12
+	f, err := os.Open(p) // 1 MiB, from unmapDuringWrite
+	check("open-unmapped", err)
+	defer f.Close()
+	for round := 0; round < rounds; round++ {
+		buf, err := syscall.Mmap(-1, 0, n, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_PRIVATE|syscall.MAP_ANON)
+		must("mmap-buffer", err)
+		for i := range buf {
+			buf[i] = 0
+		}
+		start, done, bad := make(chan struct{}), make(chan struct{}), make(chan int, 1)
+		go func() {
+			<-start
+			for i := 0; i < round*4; i++ {
+				syscall.Syscall(syscall.SYS_SCHED_YIELD, 0, 0, 0)
+			}
+			syscall.Syscall(syscall.SYS_MUNMAP, uintptr(unsafe.Pointer(&buf[0])), n, 0)
+			fresh, err := syscall.Mmap(-1, 0, 4*n, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_PRIVATE|syscall.MAP_ANON)
+			if err != nil {
+				bad <- -1
+				return
+			}
+			for i := range fresh {
+				fresh[i] = 0xee
+			}
+			<-done
+			k := -1
+			for i, c := range fresh {
+				if c != 0xee {
+					k = i
+					break
+				}
+			}
+			syscall.Munmap(fresh)
+			bad <- k
+		}()
+		close(start)
+		_, _, e := syscall.Syscall6(syscall.SYS_PREAD64, f.Fd(), uintptr(unsafe.Pointer(&buf[0])), n, 0, 0, 0)
+		close(done)
+		if e != 0 && e != syscall.EFAULT {
+			fail("read into a buffer being unmapped: %v", e)
+		}
+		if k := <-bad; k != -1 {
+			fail("read into a buffer being unmapped: memory mapped afterwards changed at byte %d", k)
+		}
+	}
+	fmt.Println("ok unmap-during-read")
+}
+
+// must is check without the "ok" line, for steps repeated in a loop.
+func must(name string, err error) {
+	if err != nil {
+		fail("%s: %v", name, err)
+	}
 }
