@@ -387,11 +387,12 @@ func forEachPresent(start, end uintptr, f func(va uintptr, e *uint64)) {
 }
 
 // releasePages clears the entries of [start, end) and frees the frames
-// behind them, except those a file owns.
+// behind them, except those a file owns; one a direct volume write is
+// sending is freed when its reply comes (volPinnedFree).
 func releasePages(start, end uintptr) {
 	forEachPresent(start, end, func(va uintptr, e *uint64) {
-		if *e&pteFile == 0 {
-			freeFrame(kernAddr(uintptr(*e & pteAddr)))
+		if p := uintptr(*e & pteAddr); *e&pteFile == 0 && !volPinnedFree(p) {
+			freeFrame(kernAddr(p))
 		}
 		*e = 0
 		amd64.Invlpg(va)

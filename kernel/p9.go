@@ -315,6 +315,29 @@ func p9Decode(b []byte, treq uint8, tag uint16) p9r {
 	return r
 }
 
+// p9ReadHdr is Rread's header, size[4] type[1] tag[2] count[4]: what the
+// reply buffer takes of a direct read, whose data goes to the app's pages.
+const p9ReadHdr = 11
+
+// p9DecodeRreadHdr checks and decodes the reply to a direct Tread of at most
+// max bytes: its header in hdr, rlen the bytes the device wrote in all.
+// The data is in the app's pages (r.off is meaningless); an Rlerror fits the
+// header's room exactly.
+func p9DecodeRreadHdr(hdr []byte, rlen, max uint32, tag uint16) p9r {
+	if len(hdr) < p9ReadHdr || rlen < p9ReadHdr {
+		return p9r{err: linux.EIO}
+	}
+	if hdr[4] == p9Rlerror {
+		return p9Decode(hdr[:p9ReadHdr], p9Tread, tag)
+	}
+	d := p9dec{b: hdr}
+	size, typ, rtag, count := d.u32(), d.u8(), d.u16(), d.u32()
+	if typ != p9Tread+1 || rtag != tag || count > max || uint64(size) != p9ReadHdr+uint64(count) || size > rlen {
+		return p9r{err: linux.EIO}
+	}
+	return p9r{count: count}
+}
+
 // p9Dirent is one entry of an Rreaddir's data.
 type p9Dirent struct {
 	qid  p9qid

@@ -166,3 +166,48 @@ func FuzzP9Decode(f *testing.F) {
 		}
 	})
 }
+
+// TestP9DecodeRreadHdr: a direct read's reply is checked from its header and the length the
+// device wrote, since the data went to the app's pages.
+func TestP9DecodeRreadHdr(t *testing.T) {
+	hdr := func(typ uint8, tag uint16, count uint32) []byte {
+		b := []byte{0, 0, 0, 0, typ, byte(tag), byte(tag >> 8)}
+		b = binary.LittleEndian.AppendUint32(b, count)
+		binary.LittleEndian.PutUint32(b, p9ReadHdr+count)
+		return b
+	}
+	for _, tc := range []struct {
+		name      string
+		hdr       []byte
+		rlen, max uint32
+		err       linux.Errno
+		count     uint32
+	}{
+		{"whole", hdr(p9Tread+1, 3, 4096), p9ReadHdr + 4096, 1 << 20, 0, 4096},
+		{"end of file", hdr(p9Tread+1, 3, 0), p9ReadHdr, 1 << 20, 0, 0},
+		{"more than asked", hdr(p9Tread+1, 3, 8192), p9ReadHdr + 8192, 4096, linux.EIO, 0},
+		{"more than written", hdr(p9Tread+1, 3, 4096), p9ReadHdr + 100, 1 << 20, linux.EIO, 0},
+		{"wrong tag", hdr(p9Tread+1, 4, 10), p9ReadHdr + 10, 1 << 20, linux.EIO, 0},
+		{"wrong type", hdr(p9Twrite+1, 3, 10), p9ReadHdr + 10, 1 << 20, linux.EIO, 0},
+		{"error", reply(p9Rlerror, 3, uint32(linux.EISDIR)), p9ReadHdr, 1 << 20, linux.EISDIR, 0},
+		{"short", hdr(p9Tread+1, 3, 0)[:7], 7, 1 << 20, linux.EIO, 0},
+	} {
+		r := p9DecodeRreadHdr(tc.hdr, tc.rlen, tc.max, 3)
+		if r.err != tc.err || r.count != tc.count {
+			t.Errorf("%s: err %v count %d, want %v %d", tc.name, r.err, r.count, tc.err, tc.count)
+		}
+	}
+}
+
+// FuzzP9DecodeRreadHdr: a direct read's reply never claims more than was asked for or written.
+func FuzzP9DecodeRreadHdr(f *testing.F) {
+	f.Add(reply(p9Tread+1, 0, uint32(0)), uint32(p9ReadHdr), uint32(4096))
+	f.Add(reply(p9Rlerror, 0, uint32(5)), uint32(p9ReadHdr), uint32(4096))
+	f.Add([]byte{10, 0, 0, 0, p9Tread + 1, 0, 0, 0xff, 0xff, 0xff, 0xff}, uint32(20), ^uint32(0)) // size wraps
+	f.Fuzz(func(t *testing.T, b []byte, rlen, max uint32) {
+		r := p9DecodeRreadHdr(b, rlen, max, 0)
+		if r.err == 0 && (r.count > max || uint64(r.count)+p9ReadHdr > uint64(rlen)) {
+			t.Fatalf("count %d past max %d or the %d bytes written", r.count, max, rlen)
+		}
+	})
+}

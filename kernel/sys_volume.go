@@ -204,10 +204,11 @@ func volFileOf(fd uint64) *volFile {
 
 // volRW reads or writes n bytes at addr in the app from or to a volume
 // file at off (its own offset when advance): one request, at most what a
-// message holds, so a large transfer is short and the caller asks again,
-// as for a pipe. The app's buffer is checked only where it is used (the
-// data of a write when the request is built, a read's when its reply is
-// in), once each: a call is made again after its reply.
+// message holds (more when it goes direct, vol_direct.go), so a large
+// transfer is short and the caller asks again, as for a pipe. The app's
+// buffer is checked only where it is used (the data of a write, and a
+// direct read's pages, when the request is built; a copied read's when its
+// reply is in), once each: a call is made again after its reply.
 func volRW(t *thread, e *fdEntry, addr uintptr, n uint64, off int64, advance, write bool) int64 {
 	vf := &volFiles[e.obj]
 	acc := vf.flags & linux.O_ACCMODE
@@ -232,16 +233,26 @@ func volRW(t *thread, e *fdEntry, addr uintptr, n uint64, off int64, advance, wr
 	}
 	var msg p9msg
 	if s.step() {
+		// A large transfer goes direct to or from the app's pages, when
+		// they allow it, in one request of up to m.direct bytes.
+		kd := int(min(n, uint64(m.direct)))
+		if userOK(addr, uintptr(kd), !write) && directOK(m.dev, addr, kd, !write) {
+			k = kd
+			s.pinDirect(addr, k, !write)
+		}
+		s.ioN, s.ioDirect = uint32(k), s.directN > 0
 		if write {
-			data, ok := userBytes(addr, uintptr(k), false)
-			if !ok {
-				return errno(linux.EFAULT)
-			}
 			msg = s.msg(p9Twrite)
 			msg.u32(vf.fid)
 			msg.u64(uint64(off))
 			msg.u32(uint32(k))
-			copy(msg.data(k), data)
+			if s.directN == 0 {
+				data, ok := userBytes(addr, uintptr(k), false)
+				if !ok {
+					return errno(linux.EFAULT)
+				}
+				copy(msg.data(k), data)
+			}
 		} else {
 			msg = s.msg(p9Tread)
 			msg.u32(vf.fid)
@@ -253,18 +264,38 @@ func volRW(t *thread, e *fdEntry, addr uintptr, n uint64, off int64, advance, wr
 	if r.err != 0 {
 		return errno(r.err)
 	}
+	k = int(s.ioN) // what the request asked for, as decided when it was built
 	if r.count > uint32(k) {
 		return errno(linux.EIO) // more than asked for: a device not to be trusted
 	}
 	if write {
-		// The bytes sent follow Twrite's header in the request.
-		volWritten(vf, off, vf.flags&linux.O_APPEND != 0, s.txBuf()[23:23+r.count])
-	} else {
+		// The bytes sent follow Twrite's header in the request, or are
+		// still in the app's buffer; a mapped file's cached pages take
+		// them (read again from the app only then).
+		var data []byte
+		if !s.ioDirect {
+			data = s.txBuf()[23 : 23+r.count]
+		} else if _, mapped := volMapped(vf); mapped {
+			var ok bool
+			if data, ok = userBytes(addr, uintptr(r.count), false); !ok {
+				return errno(linux.EFAULT)
+			}
+		}
+		volWritten(vf, off, vf.flags&linux.O_APPEND != 0, data)
+	} else if !s.ioDirect {
 		buf, ok := userBytes(addr, uintptr(r.count), true)
 		if !ok {
 			return errno(linux.EFAULT)
 		}
 		copy(buf, s.rxBuf()[r.off:r.off+r.count])
+		volReadOverlay(vf, off, buf)
+	} else if _, mapped := volMapped(vf); mapped {
+		// The data is in the app's pages already; a mapping's stores
+		// go over it.
+		buf, ok := userBytes(addr, uintptr(r.count), true)
+		if !ok {
+			return errno(linux.EFAULT)
+		}
 		volReadOverlay(vf, off, buf)
 	}
 	if advance {

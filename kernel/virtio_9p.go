@@ -11,7 +11,7 @@ import (
 // a 9P2000.L client in ring 0.
 //
 // A request goes out in a slot: a pair of fixed, physically contiguous
-// buffers of p9Msize bytes (the request, and the device's reply) that two
+// buffers of p9BufSize bytes (the request, and the device's reply) that two
 // descriptors of the device's queue point at; the slot's index is the 9P
 // tag. A thread making a call on a volume holds one slot for the whole call,
 // sends a request, and blocks; the device's interrupt wakes it, and the call
@@ -27,12 +27,15 @@ const (
 	virtio9PType   = 9 // the device type of a 9P transport
 	feat9PMountTag = 1 // VIRTIO_9P_MOUNT_TAG: the configuration names the export
 
-	// p9Msize leaves room for a request's header beside 128 KiB of data, so
-	// that a large transfer goes in whole 128 KiB pieces.
-	p9Msize = 132 << 10
-	p9MaxIO = 128 << 10
-	p9Slots = 8
-	p9Steps = 48 // replies one call may use: enough for volLinkMax links
+	// p9BufSize leaves room for a request's header beside 128 KiB of data,
+	// so that a transfer copied through a slot's buffers goes in whole
+	// 128 KiB pieces. The msize asked for is larger: a direct write
+	// (vol_direct.go) carries up to p9DirectMax from the app's pages.
+	p9BufSize = 132 << 10
+	p9MaxIO   = 128 << 10
+	p9Msize   = p9DirectMax + pageSize
+	p9Slots   = 8
+	p9Steps   = 48 // replies one call may use: enough for volLinkMax links
 
 	p9MaxFids = 4096
 )
@@ -48,10 +51,11 @@ const (
 )
 
 type p9Device struct {
-	t    virtioTransport
-	q    vqueue
-	tag  [64]byte
-	ntag int
+	t        virtioTransport
+	q        vqueue
+	tag      [64]byte
+	ntag     int
+	indirect bool // VIRTIO_F_INDIRECT_DESC: direct writes possible
 }
 
 type p9slot struct {
@@ -73,6 +77,19 @@ type p9slot struct {
 		bound, keep bool
 	}
 	clunkFid uint32 // with slotClunk
+
+	// A direct transfer's indirect table (kernel address; nind entries in
+	// use), the bytes it moves to or from the app, and the frames it pins.
+	ind        uintptr
+	nind       uint16
+	directN    uint32
+	directRead bool
+	npins      uint16
+	pins       [p9MaxPins]uintptr
+	// A read's or write's data bytes, and whether they went direct: set
+	// when its request is built, read when its reply is taken.
+	ioN      uint32
+	ioDirect bool
 
 	// Link targets the call has read (Treadlink's data), kept for the
 	// passes after the reply, and the path they made.
@@ -112,7 +129,7 @@ func p9Init() bool {
 		}
 		d := &p9devs[np9devs]
 		d.t = t
-		feat, ok := t.negotiate(feat9PMountTag)
+		feat, ok := t.negotiate(feat9PMountTag | featIndirectDesc)
 		if !ok || feat&feat9PMountTag == 0 || !t.setupRings(0, &d.q) || d.q.size < 2*p9Slots {
 			logRecord().s("virtio-9p at ").hex(uint64(t.base)).s(": setup failed; volume not available").nl()
 			break
@@ -125,6 +142,7 @@ func p9Init() bool {
 			d.tag[i] = t.configByte(uintptr(2 + i))
 		}
 		d.ntag = n
+		d.indirect = feat&featIndirectDesc != 0
 		t.setStatus(statusAck | statusDriver | statusFeatOK | statusDriverOK)
 		if t.kind == transportMMIO {
 			mmioIRQInit()
@@ -136,8 +154,9 @@ func p9Init() bool {
 	}
 	for i := range p9slot0 {
 		s := &p9slot0[i]
-		s.tx, s.rx = allocContig(p9Msize/pageSize), allocContig(p9Msize/pageSize)
-		if s.tx == 0 || s.rx == 0 {
+		s.tx, s.rx = allocContig(p9BufSize/pageSize), allocContig(p9BufSize/pageSize)
+		s.ind = allocContig(p9IndFrames)
+		if s.tx == 0 || s.rx == 0 || s.ind == 0 {
 			logRecord().s("virtio-9p: no memory for request buffers").nl()
 			np9devs = 0
 			return false
@@ -209,11 +228,11 @@ func (s *p9slot) index() int {
 const (
 	p9TxSkew = 1
 	p9RxSkew = 5
-	p9RxMax  = p9Msize - p9RxSkew // the longest reply: at most 128 KiB of data is asked for
+	p9RxMax  = p9BufSize - p9RxSkew // the longest reply: at most 128 KiB of data is asked for
 )
 
 func (s *p9slot) txBuf() []byte {
-	return unsafe.Slice((*byte)(unsafe.Pointer(s.tx+p9TxSkew)), p9Msize-p9TxSkew)
+	return unsafe.Slice((*byte)(unsafe.Pointer(s.tx+p9TxSkew)), p9BufSize-p9TxSkew)
 }
 
 func (s *p9slot) rxBuf() []byte {
@@ -278,9 +297,11 @@ func volSlot(t *thread) *p9slot {
 }
 
 // step reports whether the call's next step must be asked of the device:
-// false when its reply is in the log already (the request need not be
-// built again).
-func (s *p9slot) step() bool { return s.pos >= s.n }
+// false when its reply is in the log already, or when its request is in
+// flight (a pass made before the reply, the thread woken for a signal): the
+// request is not built again, which would rewrite a buffer, or repin pages,
+// the device may be reading.
+func (s *p9slot) step() bool { return s.pos >= s.n && s.state == slotHeld }
 
 // rpc sends the request built in the slot (when step said so) to dev and
 // blocks t (errBlocked: the call is made again when the reply is in); or
@@ -305,14 +326,24 @@ func (s *p9slot) rpc(t *thread, dev int, m *p9msg) p9r {
 			s.pos++
 			return r
 		}
-		s.send(dev, n)
+		if s.directN > 0 {
+			s.sendDirect(dev, n)
+		} else {
+			s.send(dev, n)
+		}
 		s.state = slotSent
 	}
 	if s.state != slotReplied {
 		block(t, waitVolume, 0, 0)
 		return p9r{err: errBlocked}
 	}
-	r := p9Decode(s.rxBuf()[:min(int(s.rlen), p9RxMax)], s.treq, uint16(s.index()))
+	var r p9r
+	if s.directRead {
+		r = p9DecodeRreadHdr(s.rxBuf()[:p9ReadHdr], s.rlen, s.directN, uint16(s.index()))
+	} else {
+		r = p9Decode(s.rxBuf()[:min(int(s.rlen), p9RxMax)], s.treq, uint16(s.index()))
+	}
+	s.unpin()
 	if r.err == linux.EIO {
 		p9BadReply(s)
 	}
@@ -424,6 +455,9 @@ func volEnd(t *thread) {
 	}
 	threadSlot[t.index()] = 0
 	s := &p9slot0[k-1]
+	if s.state != slotSent {
+		s.unpin() // a direct write whose reply this pass did not take
+	}
 	for i := uint8(0); i < s.nfids; i++ {
 		f := &s.fids[i]
 		switch {

@@ -18,8 +18,11 @@ type volMount struct {
 	ino  int32 // the mount point in the tree in memory
 	mnt  int   // its entry in the mount table (mount.go)
 	ro   bool
-	spec span // TAG:/path[:ro] from the command line
-	iou  uint32
+	spec span   // TAG:/path[:ro] from the command line
+	iou  uint32 // data one copied request carries
+	// direct is the data one direct write carries (vol_direct.go): the
+	// msize the host agreed to, less the header.
+	direct uint32
 }
 
 var (
@@ -103,6 +106,7 @@ func volAttach(i int) linux.Errno {
 		return linux.EIO
 	}
 	m.iou = min(r.count-p9IOHdr, p9MaxIO)
+	m.direct = min(r.count-p9IOHdr, p9DirectMax)
 	msg = s.msg(p9Tattach)
 	msg.u32(uint32(i))
 	msg.u32(p9NoFid)

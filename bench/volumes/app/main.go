@@ -6,7 +6,8 @@
 // Under mote, DIR is a volume already (mote run -v HOSTDIR:DIR). In the Linux guest (-linux)
 // the app mounts it itself, as PID 2 of a guest whose init knows nothing of volumes: it loads
 // the modules packed in /modules (virtio and 9p) and mounts the virtio-9p device tagged vol0
-// on DIR with 9P2000.L and a 128 KiB msize, mote's.
+// on DIR with 9P2000.L and -msize (by default mote's, 1 MiB + 4 KiB; Linux 6.1 limits it to
+// 512,000 bytes, the most its virtio transport carries).
 package main
 
 import (
@@ -27,10 +28,11 @@ func main() {
 	linux := flag.Bool("linux", false, "load the 9p modules and mount vol0 on DIR first (the Linux guest)")
 	mb := flag.Int("mb", 64, "MiB written, then read, sequentially in 1 MiB calls")
 	syncs := flag.Int("syncs", 300, "4 KiB writes, each followed by fdatasync")
+	msize := flag.Int("msize", 1<<20+4096, "the msize the Linux guest asks for")
 	flag.Parse()
 	dir := flag.Arg(0)
 	if *linux {
-		if err := mount9p(dir); err != nil {
+		if err := mount9p(dir, *msize); err != nil {
 			fmt.Println("error:", err)
 			os.Exit(1)
 		}
@@ -126,7 +128,7 @@ func readAll(f *os.File, buf []byte) (int64, error) {
 }
 
 // mount9p loads /modules/* in /modules/order's order and mounts vol0 on dir.
-func mount9p(dir string) error {
+func mount9p(dir string, msize int) error {
 	order, err := os.ReadFile("/modules/order")
 	if err != nil {
 		return err
@@ -145,7 +147,7 @@ func mount9p(dir string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	return syscall.Mount("vol0", dir, "9p", 0, "trans=virtio,version=9p2000.L,msize=135168")
+	return syscall.Mount("vol0", dir, "9p", 0, fmt.Sprintf("trans=virtio,version=9p2000.L,msize=%d", msize))
 }
 
 func finitModule(fd int) error {

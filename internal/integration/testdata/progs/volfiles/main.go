@@ -11,9 +11,11 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"sync"
 	"syscall"
+	"unsafe"
 )
 
 func fail(format string, args ...any) {
@@ -87,6 +89,10 @@ func main() {
 	}
 	fmt.Println("ok efault")
 	check("close-rdwr", f.Close())
+	// The unmapping thread must run while the other waits for the device: with one
+	// CPU, that takes a second P.
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
+	unmapDuringWrite(filepath.Join(dir, "unmapped"))
 
 	// Append.
 	a := filepath.Join(dir, "log")
@@ -278,4 +284,129 @@ func main() {
 	check("mmap", err)
 	copy(mem, "stored through a mapping")
 	fmt.Println("done")
+}
+
+// unmapDuringWrite writes 1 MiB from an anonymous mapping that another thread unmaps while
+// the write is in flight, then maps and fills fresh memory, which takes the frames the unmap
+// freed. The kernel sends large writes from the app's own pages, so what reaches the file
+// must still be what the buffer held when write was called: frames under a request are not
+// reused before its reply.
+func unmapDuringWrite(p string) {
+	const n = 1 << 20
+	const rounds = 12
+	for round := 0; round < rounds; round++ {
+		buf, err := syscall.Mmap(-1, 0, n, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_PRIVATE|syscall.MAP_ANON)
+		must("mmap-buffer", err)
+		for i := range buf {
+			buf[i] = byte(i%251) | 1
+		}
+		f, err := os.Create(p)
+		must("create-unmapped", err)
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			// Unmap while the writer is inside write(2), then reuse the memory; each round
+			// waits a little longer, to land inside the request at least once.
+			for i := 0; i < round*4; i++ {
+				syscall.Syscall(syscall.SYS_SCHED_YIELD, 0, 0, 0)
+			}
+			syscall.Syscall(syscall.SYS_MUNMAP, uintptr(unsafe.Pointer(&buf[0])), n, 0)
+			fresh, err := syscall.Mmap(-1, 0, 4*n, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_PRIVATE|syscall.MAP_ANON)
+			if err == nil {
+				for i := range fresh {
+					fresh[i] = 0xee
+				}
+				syscall.Munmap(fresh)
+			}
+		}()
+		close(start)
+		w, _, e := syscall.Syscall(syscall.SYS_WRITE, f.Fd(), uintptr(unsafe.Pointer(&buf[0])), n)
+		wg.Wait()
+		must("close-unmapped", f.Close())
+		switch e {
+		case 0:
+		case syscall.EFAULT: // unmapped before the call: nothing written
+			w = 0
+		default:
+			fail("write from a buffer being unmapped: %v", e)
+		}
+		got, err := os.ReadFile(p)
+		must("read-unmapped", err)
+		if len(got) != int(w) {
+			fail("write from a buffer being unmapped: wrote %d, the file has %d", w, len(got))
+		}
+		for i, c := range got {
+			if c != byte(i%251)|1 {
+				fail("write from a buffer being unmapped: byte %d is %#x, want %#x", i, c, byte(i%251)|1)
+			}
+		}
+	}
+	fmt.Println("ok unmap-during-write")
+	unmapDuringRead(p)
+	check("rm-unmapped", os.Remove(p))
+}
+
+// unmapDuringRead reads 1 MiB into an anonymous mapping that another thread unmaps while the
+// read is in flight, then maps and fills fresh memory, which takes the frames the unmap freed.
+// The kernel has the device write a large read into the app's own pages: they must not be
+// reused before its reply, or the device writes into the fresh memory.
+func unmapDuringRead(p string) {
+	const n = 1 << 20
+	const rounds = 12
+	f, err := os.Open(p) // 1 MiB, from unmapDuringWrite
+	check("open-unmapped", err)
+	defer f.Close()
+	for round := 0; round < rounds; round++ {
+		buf, err := syscall.Mmap(-1, 0, n, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_PRIVATE|syscall.MAP_ANON)
+		must("mmap-buffer", err)
+		for i := range buf {
+			buf[i] = 0
+		}
+		start, done, bad := make(chan struct{}), make(chan struct{}), make(chan int, 1)
+		go func() {
+			<-start
+			for i := 0; i < round*4; i++ {
+				syscall.Syscall(syscall.SYS_SCHED_YIELD, 0, 0, 0)
+			}
+			syscall.Syscall(syscall.SYS_MUNMAP, uintptr(unsafe.Pointer(&buf[0])), n, 0)
+			fresh, err := syscall.Mmap(-1, 0, 4*n, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_PRIVATE|syscall.MAP_ANON)
+			if err != nil {
+				bad <- -1
+				return
+			}
+			for i := range fresh {
+				fresh[i] = 0xee
+			}
+			<-done
+			k := -1
+			for i, c := range fresh {
+				if c != 0xee {
+					k = i
+					break
+				}
+			}
+			syscall.Munmap(fresh)
+			bad <- k
+		}()
+		close(start)
+		_, _, e := syscall.Syscall6(syscall.SYS_PREAD64, f.Fd(), uintptr(unsafe.Pointer(&buf[0])), n, 0, 0, 0)
+		close(done)
+		if e != 0 && e != syscall.EFAULT {
+			fail("read into a buffer being unmapped: %v", e)
+		}
+		if k := <-bad; k != -1 {
+			fail("read into a buffer being unmapped: memory mapped afterwards changed at byte %d", k)
+		}
+	}
+	fmt.Println("ok unmap-during-read")
+}
+
+// must is check without the "ok" line, for steps repeated in a loop.
+func must(name string, err error) {
+	if err != nil {
+		fail("%s: %v", name, err)
+	}
 }
