@@ -34,12 +34,6 @@ func startProcess() {
 	for i := nargv - 1; i >= 0; i-- {
 		argp[i] = push(argv[i].bytes())
 	}
-	nenv := nenvv
-	if lim := memLimitSetting(); lim != nil && nenv < maxArgs {
-		envp[nenv] = push(lim)
-		nenv++
-		memLimitAdded = true
-	}
 	for i := nenvv - 1; i >= 0; i-- {
 		envp[i] = push(envv[i].bytes())
 	}
@@ -66,7 +60,7 @@ func startProcess() {
 		linux.AT_SYSINFO_EHDR, uint64(vdsoInit()),
 		linux.AT_NULL, 0,
 	}
-	words := 1 + na + 1 + nenv + 1 + len(auxv)
+	words := 1 + na + 1 + nenvv + 1 + len(auxv)
 	sp = (sp - uintptr(words)*8) &^ 15
 	w := sp
 	put := func(v uint64) {
@@ -80,7 +74,7 @@ func startProcess() {
 		put(uint64(argp[i]))
 	}
 	put(0)
-	for i := 0; i < nenv; i++ {
+	for i := 0; i < nenvv; i++ {
 		put(uint64(envp[i]))
 	}
 	put(0)

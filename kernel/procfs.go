@@ -165,9 +165,6 @@ func procSnapshot(ino int32) (int32, linux.Errno) {
 		for i := 0; i < nenvv; i++ {
 			procText.bytes(envv[i].bytes()).c(0)
 		}
-		if memLimitAdded {
-			procText.bytes(memLimitBuf[:memLimitLen]).c(0)
-		}
 	}
 	snap, e := newInode(-1, nil, sIFREG|0o444)
 	if e != 0 {

@@ -27,8 +27,7 @@ func TestHTTPLoad(t *testing.T) {
 	defer cancel()
 	done := make(chan result, 1)
 	go func() {
-		// 32 MiB: the load must fit in a small guest (the runtime is given a memory limit).
-		done <- mote(ctx, t, "", "run", "-m", "32M", "-p", fmt.Sprintf("127.0.0.1:%d:8080", tcpPort),
+		done <- mote(ctx, t, "", "run", "-p", fmt.Sprintf("127.0.0.1:%d:8080", tcpPort),
 			"-p", fmt.Sprintf("127.0.0.1:%d:9000/udp", udpPort), prog(t, "httpload"))
 	}()
 	defer func() { cancel(); <-done }()
