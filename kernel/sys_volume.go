@@ -499,21 +499,33 @@ func volTimes(t *thread, p *volPath, vf *volFile, times [2]int64, now bool) int6
 	return volSetattr(t, p, vf, valid, 0, 0, max(times[0], 0), max(times[1], 0))
 }
 
-// volMkdir implements mkdir on a volume path.
-func volMkdir(t *thread, p *volPath, mode uint32) int64 {
+// volEntryCall starts a call that makes or removes the entry p names: p
+// must not be the volume's root (atRoot), the volume must be writable, and
+// the call needs a request slot and p's directory. It returns the slot, the
+// directory's fid and the entry's name; or ok false and the call's result,
+// an error or 0 when the thread now waits for the device.
+func volEntryCall(t *thread, p *volPath, atRoot linux.Errno) (s *p9slot, dfid uint32, name []byte, r int64, ok bool) {
 	if p.ncomp() == 0 {
-		return errno(linux.EEXIST)
+		return nil, 0, nil, errno(atRoot), false
 	}
 	if p.ro() {
-		return errno(linux.EROFS)
+		return nil, 0, nil, errno(linux.EROFS), false
 	}
-	s := volSlot(t)
-	if s == nil {
-		return 0
+	if s = volSlot(t); s == nil {
+		return nil, 0, nil, 0, false
 	}
 	dfid, name, e := s.walkParent(t, p)
 	if e != 0 {
-		return errno(e)
+		return nil, 0, nil, errno(e), false
+	}
+	return s, dfid, name, 0, true
+}
+
+// volMkdir implements mkdir on a volume path.
+func volMkdir(t *thread, p *volPath, mode uint32) int64 {
+	s, dfid, name, r, ok := volEntryCall(t, p, linux.EEXIST)
+	if !ok {
+		return r
 	}
 	var m p9msg
 	if s.step() {
@@ -528,19 +540,9 @@ func volMkdir(t *thread, p *volPath, mode uint32) int64 {
 
 // volUnlink implements unlink, unlinkat and rmdir on a volume path.
 func volUnlink(t *thread, p *volPath, rmdir bool) int64 {
-	if p.ncomp() == 0 {
-		return errno(linux.EBUSY)
-	}
-	if p.ro() {
-		return errno(linux.EROFS)
-	}
-	s := volSlot(t)
-	if s == nil {
-		return 0
-	}
-	dfid, name, e := s.walkParent(t, p)
-	if e != 0 {
-		return errno(e)
+	s, dfid, name, r, ok := volEntryCall(t, p, linux.EBUSY)
+	if !ok {
+		return r
 	}
 	if !rmdir && p.dirOnly() {
 		return errno(linux.EISDIR)
@@ -650,19 +652,9 @@ func volReadlink(t *thread, p *volPath, buf uintptr, size uint64) int64 {
 
 // volSymlink implements symlink on a volume path.
 func volSymlink(t *thread, target []byte, p *volPath) int64 {
-	if p.ncomp() == 0 {
-		return errno(linux.EEXIST)
-	}
-	if p.ro() {
-		return errno(linux.EROFS)
-	}
-	s := volSlot(t)
-	if s == nil {
-		return 0
-	}
-	dfid, name, e := s.walkParent(t, p)
-	if e != 0 {
-		return errno(e)
+	s, dfid, name, r, ok := volEntryCall(t, p, linux.EEXIST)
+	if !ok {
+		return r
 	}
 	var m p9msg
 	if s.step() {
